@@ -1,0 +1,41 @@
+/**
+ * The database port. Postgres (`pg`) and embedded Postgres (PGlite) both implement it, and every SQL
+ * statement in datasources/postgres runs unchanged on either.
+ */
+
+/** A parameterised statement; `name` makes `pg` prepare it once per connection (hot paths only). */
+export interface Statement {
+  name?: string;
+  text: string;
+}
+
+/** Anything that runs a statement: the database itself or an open transaction. */
+export interface Queryable {
+  query<R>(statement: Statement | string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+/** A database: statements, short transactions, a liveness probe and shutdown. */
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'embedded';
+  /** Runs `fn` in one READ COMMITTED transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Postgres error codes that the datasources translate into domain errors. */
+export const PgErrorCode = {
+  lockNotAvailable: '55P03',
+  uniqueViolation: '23505',
+  exclusionViolation: '23P01',
+  checkViolation: '23514',
+  foreignKeyViolation: '23503',
+} as const;
+
+/** The SQLSTATE of a database error, whichever driver raised it. */
+export function pgErrorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}

@@ -1,0 +1,45 @@
+import pg from 'pg';
+import type { Database, Queryable, Statement } from '../db.js';
+
+// int8 (counts, sums) as a JS number, as PGlite returns it: no value we store comes near 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    query: (statement, params) => run(client, statement, params),
+    exec: async (script) => void (await client.query(script)),
+  };
+}
+
+function run<R>(client: pg.Pool | pg.PoolClient, statement: Statement | string, params?: readonly unknown[]) {
+  const config = typeof statement === 'string' ? { text: statement } : statement;
+  return client
+    .query<R & pg.QueryResultRow>({ ...config, values: params as unknown[] | undefined })
+    .then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
+}
+
+/** Connects to a real Postgres server through a `pg` pool. */
+export function createPostgresDatabase(connectionString: string, options: { max?: number } = {}): Database {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: 'onsale' });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return {
+    kind: 'postgres',
+    ...queryable(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(queryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,48 @@
+import type { Database } from '../db.js';
+import type { Caller } from '../../domain/caller.js';
+import { createEvent, createVenue } from '../../domain/event/event.service.js';
+import { demoEvents, demoVenues } from './demo-data.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const system: Caller = { kind: 'user', userId: 'system:seed', admin: true };
+
+/** True when the database holds no event yet. */
+export async function isEmpty(db: Database): Promise<boolean> {
+  const { rows } = await db.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM events) AS empty`);
+  return rows[0]!.empty;
+}
+
+/**
+ * Seeds the demo catalogue through the same domain functions an admin uses, with dates relative to `now` so
+ * that the demo never goes stale. Returns the number of events created.
+ */
+export async function seedDemo(db: Database, now = new Date()): Promise<number> {
+  const hour = Math.floor(now.getTime() / HOUR) * HOUR;
+  const day = Math.floor(now.getTime() / DAY) * DAY;
+  const venueIds = new Map<string, number>();
+  for (const venue of demoVenues) {
+    venueIds.set(venue.key, (await createVenue(db, system, venue)).id);
+  }
+  for (const event of demoEvents) {
+    await createEvent(db, system, venueIds.get(event.venue)!, {
+      title: event.title,
+      performer: event.performer,
+      category: event.category,
+      startsAt: new Date(day + event.startsInDays * DAY + event.startHour * HOUR),
+      onSaleAt: new Date(hour + event.onSaleInDays * DAY),
+      currency: event.currency,
+      maxTicketsPerUser: event.maxTicketsPerUser ?? 8,
+      holdDurationSeconds: event.holdDurationSeconds ?? 600,
+      sections: event.sections,
+      waitingRoom: event.waitingRoom
+        ? {
+            opensAt: new Date(hour + event.waitingRoom.opensInDays * DAY),
+            admissionsPerMinute: event.waitingRoom.admissionsPerMinute,
+            admissionWindowSeconds: event.waitingRoom.admissionWindowSeconds ?? 900,
+          }
+        : null,
+    });
+  }
+  return demoEvents.length;
+}

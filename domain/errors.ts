@@ -1,0 +1,64 @@
+/** Error codes of the public contract (API.md, "Errors"). */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'SEAT_UNAVAILABLE'
+  | 'LIMIT_EXCEEDED'
+  | 'NOT_ADMITTED'
+  | 'EVENT_NOT_ON_SALE'
+  | 'HOLD_EXPIRED'
+  | 'HOLD_NOT_ACTIVE'
+  | 'PAYMENT_DECLINED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'RATE_LIMITED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'OPERATION_NOT_ALLOWED'
+  | 'QUERY_TOO_COMPLEX';
+
+/**
+ * An error the client can act on: it reaches the client with its code and extensions. Any other error is
+ * masked as INTERNAL_SERVER_ERROR and logged.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that fails validation; `field` is the argument path, e.g. `input.sections[2].rows`. */
+export class BadUserInputError extends DomainError {
+  constructor(field: string, message: string) {
+    super('BAD_USER_INPUT', `${field}: ${message}`, { field });
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Sign in to do this: send Authorization: Bearer <token>') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You are not allowed to do this') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, field?: string) {
+    super('NOT_FOUND', `${what} not found`, field ? { field } : {});
+  }
+}
+
+export class QueryTooComplexError extends DomainError {
+  constructor(message: string) {
+    super('QUERY_TOO_COMPLEX', message);
+  }
+}

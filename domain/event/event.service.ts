@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
+import type { Database } from '../../datasources/db.js';
+import { countEvents, findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbEvent, type EventQuery } from '../../datasources/postgres/events.sql.js';
+import { insertSections, type NewSection } from '../../datasources/postgres/sections.sql.js';
+import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
+import { insertVenue, type DbVenue } from '../../datasources/postgres/venues.sql.js';
+import { requireAdmin, type Caller } from '../caller.js';
+import { BadUserInputError, NotFoundError } from '../errors.js';
+import { decodeCursor, encodeCursor, pageSize, rowLabel, toPrefixQuery, validateEventSpec, type EventSpec } from './event.rules.js';
+
+export interface EventFilter {
+  text?: string | null;
+  city?: string | null;
+  category?: string | null;
+  startsAfter?: Date | null;
+  startsBefore?: Date | null;
+  onSaleOnly?: boolean | null;
+}
+
+/** One page of a search; `totalCount` runs its query only when asked for. */
+export interface EventPage {
+  edges: { cursor: string; node: DbEvent }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  totalCount: () => Promise<number>;
+}
+
+const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+
+/** Events matching `filter`, one page at a time. */
+export async function searchEvents(
+  db: Database,
+  args: { filter?: EventFilter | null; first?: number | null; after?: string | null },
+): Promise<EventPage> {
+  const limit = pageSize(args.first);
+  const filter = args.filter ?? {};
+  const query: EventQuery = {
+    tsquery: filter.text ? toPrefixQuery(filter.text) : undefined,
+    city: orUndefined(filter.city),
+    category: orUndefined(filter.category),
+    startsAfter: orUndefined(filter.startsAfter),
+    startsBefore: orUndefined(filter.startsBefore),
+    onSaleOnly: orUndefined(filter.onSaleOnly),
+  };
+  const after = args.after != null ? decodeCursor(args.after, query.tsquery !== undefined) : null;
+  const rows = await searchEventRows(db, query, after, limit + 1);
+  const edges = rows.slice(0, limit).map((row) => ({
+    cursor: encodeCursor({ rank: row.rank, startsAt: row.startsAt, id: row.id }),
+    node: row,
+  }));
+  return {
+    edges,
+    hasNextPage: rows.length > limit,
+    endCursor: edges.at(-1)?.cursor ?? null,
+    totalCount: () => countEvents(db, query),
+  };
+}
+
+/** A request-scoped loader of events by id: one query for all the events a request asks for. */
+export function createEventLoader(db: Database): DataLoader<number, DbEvent | null> {
+  return new DataLoader(async (ids) => {
+    const byId = new Map((await findEventsByIds(db, ids)).map((event) => [event.id, event]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+/** Creates a venue (admin only). */
+export async function createVenue(
+  db: Database,
+  caller: Caller,
+  input: { name: string; city: string; country: string },
+): Promise<DbVenue> {
+  requireAdmin(caller);
+  for (const [field, max] of [['name', 200], ['city', 100], ['country', 100]] as const) {
+    const value = input[field];
+    if (value.trim().length === 0 || value.length > max) {
+      throw new BadUserInputError(`input.${field}`, `must be 1 to ${max} characters, not blank`);
+    }
+  }
+  return insertVenue(db, { name: input.name.trim(), city: input.city.trim(), country: input.country.trim() });
+}
+
+/** The raffle seed of a gated event and its published commitment: sha256 (hex) of the seed's hex text. */
+function raffleSeed(): { raffleSeed: string; raffleCommitment: string } {
+  const seed = randomBytes(32).toString('hex');
+  return { raffleSeed: seed, raffleCommitment: createHash('sha256').update(seed).digest('hex') };
+}
+
+/**
+ * Creates an event and every seat of its layout in one transaction (admin only). Returns the new event's id;
+ * NOT_FOUND when the venue does not exist, and then nothing is written.
+ */
+export async function createEvent(db: Database, caller: Caller, venueId: number, spec: EventSpec): Promise<number> {
+  requireAdmin(caller);
+  validateEventSpec(spec);
+  let ordinal = 0;
+  const sections: NewSection[] = spec.sections.map((section, position) => {
+    const firstOrdinal = ordinal;
+    ordinal += section.rows * section.seatsPerRow;
+    const { name, price, rows: rowCount, seatsPerRow } = section;
+    return { position, name: name.trim(), price, rowCount, seatsPerRow, firstOrdinal };
+  });
+  const prices = sections.map((section) => section.price);
+  const maxRows = Math.max(...sections.map((section) => section.rowCount));
+  return db.transaction(async (tx) => {
+    const eventId = await insertEvent(tx, {
+      ...spec,
+      title: spec.title.trim(),
+      performer: spec.performer.trim(),
+      category: spec.category.trim().toLowerCase(),
+      venueId,
+      capacity: ordinal,
+      priceMin: Math.min(...prices),
+      priceMax: Math.max(...prices),
+      waitingRoom: spec.waitingRoom && { ...spec.waitingRoom, ...raffleSeed() },
+    });
+    if (eventId === null) throw new NotFoundError('Venue', 'input.venueId');
+    await insertSections(tx, eventId, sections);
+    await insertSeatsFromSections(tx, eventId, Array.from({ length: maxRows }, (_, i) => rowLabel(i)));
+    return eventId;
+  });
+}

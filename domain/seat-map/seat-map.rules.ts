@@ -1,0 +1,34 @@
+/** How a seat's status is stored in a status string: one letter per ordinal. */
+export type StatusLetter = 'A' | 'H' | 'B';
+export type SeatStatus = 'AVAILABLE' | 'HELD' | 'BOOKED';
+
+const statusOfLetter: Record<string, SeatStatus> = { A: 'AVAILABLE', H: 'HELD', B: 'BOOKED' };
+
+/** The status of the seat at `ordinal` in a status string. */
+export function seatStatus(statuses: string, ordinal: number): SeatStatus {
+  const status = statusOfLetter[statuses[ordinal]!];
+  if (!status) throw new Error(`no seat with ordinal ${ordinal} in a map of ${statuses.length} seats`);
+  return status;
+}
+
+/**
+ * The availability bitmap of API.md: ceil(n / 8) bytes, seat i AVAILABLE iff bit 7 - (i % 8) of byte
+ * floor(i / 8) is set, as standard base64.
+ */
+export function availabilityBitmap(statuses: string): { bitmap: string; availableCount: number } {
+  const bytes = new Uint8Array(Math.ceil(statuses.length / 8));
+  let availableCount = 0;
+  for (let i = 0; i < statuses.length; i++) {
+    if (statuses.charCodeAt(i) === 65 /* 'A' */) {
+      bytes[i >> 3]! |= 0x80 >> (i & 7);
+      availableCount++;
+    }
+  }
+  return { bitmap: Buffer.from(bytes).toString('base64'), availableCount };
+}
+
+/** Which seats a bitmap marks AVAILABLE (the client's side of the format; used by tests and tools). */
+export function decodeAvailability(bitmap: string, seatCount: number): boolean[] {
+  const bytes = Buffer.from(bitmap, 'base64');
+  return Array.from({ length: seatCount }, (_, i) => ((bytes[i >> 3]! >> (7 - (i & 7))) & 1) === 1);
+}

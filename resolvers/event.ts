@@ -1,0 +1,59 @@
+import { createEvent, createVenue, searchEvents } from '../domain/event/event.service.js';
+import { decodeId, encodeId } from '../domain/ids.js';
+import type { Resolvers } from './__generated__/types.js';
+
+const money = (amount: number, currency: string) => ({ amount, currency });
+
+export const eventResolvers: Resolvers = {
+  Query: {
+    events: (_, args, { services }) => searchEvents(services.db, args),
+    event: (_, { id }, { loaders }) => loaders.event.load(decodeId('evt', id, 'id')),
+    viewer: (_, __, { caller }) => (caller.kind === 'user' ? caller : null),
+  },
+  Mutation: {
+    createVenue: (_, { input }, { services, caller }) => createVenue(services.db, caller, input),
+    async createEvent(_, { input }, { services, caller, loaders }) {
+      const { venueId, waitingRoom, ...spec } = input;
+      const id = await createEvent(services.db, caller, decodeId('ven', venueId, 'input.venueId'), {
+        ...spec,
+        maxTicketsPerUser: spec.maxTicketsPerUser ?? 8,
+        holdDurationSeconds: spec.holdDurationSeconds ?? 600,
+        currency: spec.currency ?? 'USD',
+        waitingRoom: waitingRoom
+          ? { ...waitingRoom, admissionWindowSeconds: waitingRoom.admissionWindowSeconds ?? 900 }
+          : null,
+      });
+      return (await loaders.event.load(id))!;
+    },
+  },
+  Viewer: {
+    id: (caller) => caller.userId,
+    isAdmin: (caller) => caller.admin,
+  },
+  EventConnection: {
+    pageInfo: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.endCursor }),
+    totalCount: (page) => page.totalCount(),
+  },
+  Event: {
+    id: (event) => encodeId('evt', event.id),
+    venue: (e) => ({ id: e.venueId, name: e.venueName, city: e.venueCity, country: e.venueCountry }),
+    priceRange: (e) =>
+      e.priceMin === null || e.priceMax === null
+        ? null
+        : { min: money(e.priceMin, e.currency), max: money(e.priceMax, e.currency) },
+    waitingRoom: (event) => (event.waitingRoomOpensAt ? event : null),
+    seatMap: async (event, _, { services }) => ({
+      event,
+      availability: await services.seatMaps.availability(event.id, event.seatMapVersion),
+    }),
+  },
+  WaitingRoom: {
+    opensAt: (event) => event.waitingRoomOpensAt!,
+    admissionsPerMinute: (event) => event.admissionsPerMinute!,
+    admissionWindowSeconds: (event) => event.admissionWindowSeconds!,
+    raffleCommitment: (event) => event.raffleCommitment!,
+  },
+  Venue: {
+    id: (venue) => encodeId('ven', venue.id),
+  },
+};

@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net';
+import type { Database } from '../datasources/db.js';
+import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
+import { migrate } from '../datasources/postgres/migrate.js';
+import { createPostgresDatabase } from '../datasources/postgres/pool.js';
+import { isEmpty, seedDemo } from '../datasources/seed/seed.js';
+import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
+import { createSchema } from '../resolvers/index.js';
+import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
+import type { Config } from './config.js';
+import type { Services } from './context.js';
+import { createHttpServer } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+
+/** A running server. */
+export interface App {
+  url: string;
+  port: number;
+  services: Services;
+  /** Stops accepting, finishes in-flight operations, closes sockets (1001) and pools. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The database the configuration names: Postgres at DATABASE_URL, or embedded Postgres in DATA_DIR. */
+export async function openDatabase(config: Config): Promise<Database> {
+  return config.databaseUrl
+    ? createPostgresDatabase(config.databaseUrl, { max: config.databasePoolSize })
+    : createEmbeddedDatabase(config.dataDir);
+}
+
+/** The pub/sub the configuration names: Redis at REDIS_URL, or in-process. */
+export function openPubSub(config: Config, prefix?: string): PubSub {
+  return config.redisUrl ? createRedisPubSub(config.redisUrl, prefix) : createInProcessPubSub();
+}
+
+/** Migrates, seeds an empty demo database, and serves GraphQL over HTTP and WebSocket on `config.port`. */
+export async function startApp(config: Config, options: { log?: Logger; redisPrefix?: string } = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const db = await openDatabase(config);
+  const applied = await migrate(db);
+  if (applied.length) log.info({ migrations: applied }, 'migrated');
+  const seed = config.seedDemo === 'always' || (config.seedDemo === 'auto' && db.kind === 'embedded');
+  if (seed && (await isEmpty(db))) log.info({ events: await seedDemo(db) }, 'seeded the demo catalogue');
+
+  const services: Services = {
+    config,
+    log,
+    db,
+    pubsub: openPubSub(config, options.redisPrefix),
+    seatMaps: createSeatMapCache(db, config.seatMapCacheEvents),
+  };
+  const http = createHttpServer(services, createSchema(), createMetrics());
+  await http.apollo.start();
+  await new Promise<void>((resolve, reject) => {
+    http.httpServer.once('error', reject);
+    http.httpServer.listen(config.port, config.host, resolve);
+  });
+  const port = (http.httpServer.address() as AddressInfo).port;
+  log.info({ port, database: db.kind, pubsub: services.pubsub.kind }, `listening on http://localhost:${port}/graphql`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    port,
+    services,
+    stop: () =>
+      (stopping ??= (async () => {
+        http.setDraining();
+        // Apollo's drain closes the listener, waits for in-flight requests, then closes idle connections.
+        await Promise.all([http.apollo.stop(), http.closeWebSockets()]);
+        await services.pubsub.close();
+        await db.close();
+        log.info('stopped');
+      })()),
+  };
+}

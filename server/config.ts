@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/** The development secret: good only outside production, where the server refuses to start without its own. */
+export const DEV_SECRET = 'onsale-development-secret-do-not-use-in-production';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+      .optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+    DATA_DIR: z.string().min(1).default('.data/pglite'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .optional(),
+    JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+    PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SEED_DEMO: z.enum(['auto', 'always', 'never']).default('auto'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    SEAT_MAP_CACHE_EVENTS: z.coerce.number().int().min(1).max(100_000).default(256),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET'] as const) {
+      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
+    }
+  });
+
+/** The validated configuration; read once at start-up. */
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  /** Unset: embedded Postgres (PGlite) in `dataDir` (`memory` for a throwaway database). */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  dataDir: string;
+  /** Unset: in-process pub/sub. */
+  redisUrl?: string;
+  jwtSecret: string;
+  paymentWebhookSecret: string;
+  logLevel: string;
+  /** `auto` seeds the demo into an empty embedded database; `always` into any empty database. */
+  seedDemo: 'auto' | 'always' | 'never';
+  shutdownTimeoutMs: number;
+  seatMapCacheEvents: number;
+}
+
+/** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
+export class ConfigError extends Error {}
+
+/** Reads and validates the configuration from an environment. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    production: e.NODE_ENV === 'production',
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.JWT_SECRET ?? DEV_SECRET,
+    paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEV_SECRET,
+    logLevel: e.LOG_LEVEL,
+    seedDemo: e.SEED_DEMO,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    seatMapCacheEvents: e.SEAT_MAP_CACHE_EVENTS,
+  };
+}

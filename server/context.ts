@@ -1,0 +1,38 @@
+import type DataLoader from 'dataloader';
+import type { Database } from '../datasources/db.js';
+import type { DbEvent } from '../datasources/postgres/events.sql.js';
+import type { Caller } from '../domain/caller.js';
+import { createEventLoader } from '../domain/event/event.service.js';
+import type { SeatMapCache } from '../domain/seat-map/seat-map.service.js';
+import type { PubSub } from '../subscriptions/pubsub.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+/** What lives as long as the process: shared by every request. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  pubsub: PubSub;
+  seatMaps: SeatMapCache;
+}
+
+/** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */
+export interface Loaders {
+  event: DataLoader<number, DbEvent | null>;
+}
+
+/** The GraphQL context of one operation. */
+export interface Context {
+  services: Services;
+  caller: Caller;
+  requestId: string;
+  log: Logger;
+  loaders: Loaders;
+}
+
+/** A fresh context for one operation by `caller`. */
+export function createContext(services: Services, caller: Caller, requestId: string): Context {
+  const log = services.log.child({ requestId });
+  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.db) } };
+}

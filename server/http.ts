@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { anonymous, type Caller } from '../domain/caller.js';
+import { DomainError } from '../domain/errors.js';
+import { resolveCaller } from './auth.js';
+import { createContext, type Context, type Services } from './context.js';
+import { formatError, logInternalErrors, toHttpGraphQLError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { apolloPlugins } from './plugins.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_WS_MESSAGE_BYTES = 64 * 1024;
+const requestIdPattern = /^[\w.:-]{1,100}$/;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json') {
+  res.statusCode = status;
+  res.setHeader('content-type', contentType);
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function parseBody(req: IncomingMessage): Promise<unknown> {
+  if (req.method !== 'POST') return undefined;
+  const text = await readBody(req);
+  if (!/^application\/(graphql-response\+)?json\b/i.test(req.headers['content-type'] ?? '')) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'request body is not valid JSON');
+  }
+}
+
+const credentials = (source: { authorization?: unknown; apiKey?: unknown } | undefined | null) => ({
+  authorization: source?.authorization,
+  apiKey: source?.apiKey,
+});
+
+/** The parts of a running server that the app starts and stops. */
+export interface HttpParts {
+  httpServer: Server;
+  apollo: ApolloServer<Context>;
+  /** Closes every WebSocket with 1001 (going away) and stops accepting new ones. */
+  closeWebSockets: () => Promise<void>;
+  /** Marks the server as draining: /readyz answers 503 so that load balancers stop sending traffic. */
+  setDraining: () => void;
+}
+
+/**
+ * Apollo Server (HTTP) and graphql-ws (WebSocket) on one `http.Server`, one port, one path (`/graphql`), plus
+ * the operational routes: /healthz, /readyz and /metrics.
+ */
+export function createHttpServer(services: Services, schema: GraphQLSchema, metrics: Metrics): HttpParts {
+  const { config, log } = services;
+  let draining = false;
+  const httpServer = createServer((req, res) => {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = ['/graphql', '/healthz', '/readyz', '/metrics'].includes(url.pathname) ? url.pathname : 'other';
+    res.on('finish', () => {
+      metrics.httpRequests.observe({ route, status: res.statusCode }, (performance.now() - started) / 1000);
+    });
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    handle(req, res, url, requestId).catch((error: unknown) => {
+      if (error instanceof HttpError) return send(res, error.status, { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+      log.error({ err: error, requestId }, 'request failed');
+      if (!res.headersSent) send(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    });
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    // Any header that a browser cannot send cross-site without a preflight proves the request is not CSRF.
+    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization', 'x-api-key'] },
+    plugins: apolloPlugins({
+      httpServer,
+      production: config.production,
+      metrics,
+      // Leave time within the shutdown budget to close pools after in-flight requests finish.
+      stopGracePeriodMillis: Math.max(0, config.shutdownTimeoutMs - 2_000),
+    }),
+  });
+
+  async function readiness(): Promise<Record<string, string>> {
+    const check = (probe: Promise<unknown>) =>
+      Promise.race([probe, new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 2_000).unref())])
+        .then(() => 'ok')
+        .catch((error: Error) => error.message);
+    const [database, pubsub] = await Promise.all([check(services.db.query('SELECT 1')), check(services.pubsub.ping())]);
+    return { database, pubsub };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    switch (url.pathname) {
+      case '/healthz':
+        return send(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const checks = await readiness();
+        const ready = !draining && Object.values(checks).every((status) => status === 'ok');
+        return send(res, ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'unavailable', ...checks });
+      }
+      case '/metrics':
+        return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+      case '/graphql':
+        return graphql(req, res, url, requestId);
+      default:
+        return send(res, 404, { error: `no route ${url.pathname}` });
+    }
+  }
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: url.search, body: await parseBody(req) },
+      context: async () => {
+        try {
+          const caller = await resolveCaller(config.jwtSecret, credentials({
+            authorization: req.headers.authorization,
+            apiKey: req.headers['x-api-key'],
+          }));
+          return createContext(services, caller, requestId);
+        } catch (error) {
+          throw error instanceof DomainError ? toHttpGraphQLError(error, 401) : error;
+        }
+      },
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') return void res.end(response.body.string);
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_WS_MESSAGE_BYTES });
+  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+    {
+      schema,
+      // Bad credentials: returning false closes the socket with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        try {
+          ctx.extra.caller = await resolveCaller(config.jwtSecret, credentials(ctx.connectionParams));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => createContext(services, ctx.extra.caller ?? anonymous, randomUUID()),
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors) return;
+        logInternalErrors((args.contextValue as Context).log, result.errors);
+        return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) };
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        logInternalErrors(log, errors);
+        return errors.map((error) => formatError(error.toJSON(), error));
+      },
+    },
+    wss,
+  );
+
+  return {
+    httpServer,
+    apollo,
+    closeWebSockets: async () => wsServer.dispose(),
+    setDraining: () => void (draining = true),
+  };
+}

@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startApp } from './app.js';
+import { createLogger } from './logger.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+
+const log = createLogger(config.logLevel);
+try {
+  const app = await startApp(config, { log });
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    // Whatever happens, the process is gone within the shutdown budget.
+    setTimeout(() => {
+      log.error('shutdown timed out');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+} catch (error) {
+  log.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}

@@ -1,0 +1,47 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { Server } from 'node:http';
+import type { Context } from './context.js';
+import { logInternalErrors } from './errors.js';
+import type { Metrics } from './metrics.js';
+
+/** Logs every operation with its duration, and every fault of ours with its stack; counts errors by code. */
+function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async didEncounterErrors({ errors, contextValue: { log } }) {
+          logInternalErrors(log, errors);
+        },
+        async willSendResponse({ response, operationName }) {
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          for (const error of errors ?? []) metrics.graphqlErrors.inc({ code: String(error.extensions?.code) });
+          contextValue.log.info(
+            { operationName, ms: Math.round(performance.now() - started), errors: errors?.map((e) => e.extensions?.code) },
+            'graphql',
+          );
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The Apollo plugins, in order. Draining comes first so that a stop waits for in-flight operations before
+ * anything else shuts down; the landing page (Apollo Sandbox) exists only outside production.
+ */
+export function apolloPlugins(options: {
+  httpServer: Server;
+  production: boolean;
+  metrics: Metrics;
+  stopGracePeriodMillis: number;
+}): ApolloServerPlugin<Context>[] {
+  return [
+    ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: options.stopGracePeriodMillis }),
+    options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    requestLogging(options.metrics),
+  ];
+}

@@ -1,0 +1,68 @@
+import { PubSub as InProcessPubSub } from 'graphql-subscriptions';
+import { RedisPubSub, type PubSubRedisOptions } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+
+/**
+ * The pub/sub port: Redis (graphql-redis-subscriptions, one publisher and one subscriber connection) when
+ * REDIS_URL is set, in-process otherwise. Both carry JSON-safe payloads.
+ */
+export interface PubSub {
+  readonly kind: 'redis' | 'in-process';
+  publish(topic: string, payload: unknown): Promise<void>;
+  /** An async iterator of the payloads published to `topics` from now on; `return()` unsubscribes. */
+  subscribe<T>(topics: string | string[]): AsyncIterableIterator<T>;
+  /** Resolves when the pub/sub is reachable; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** In-process pub/sub: one gateway instance, no Redis. */
+export function createInProcessPubSub(): PubSub {
+  const engine = new InProcessPubSub();
+  return {
+    kind: 'in-process',
+    publish: (topic, payload) => engine.publish(topic, payload),
+    subscribe: <T>(topics: string | string[]) => engine.asyncIterableIterator<T>(topics),
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
+/**
+ * Redis pub/sub. `prefix` namespaces every channel, so that several deployments (or test runs) can share one
+ * Redis. ioredis 6 speaks RESP3 by default, which graphql-redis-subscriptions does not expect: use RESP2.
+ */
+export function createRedisPubSub(url: string, prefix = 'onsale:'): PubSub {
+  const options = {
+    protocol: 2 as const,
+    lazyConnect: false,
+    // Commands wait in a queue while the connection is down instead of failing at once; readiness says so.
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+  };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  // Connection errors are retried by ioredis; without a listener they would be printed as unhandled.
+  publisher.on('error', () => {});
+  subscriber.on('error', () => {});
+  // graphql-redis-subscriptions types its clients with the ioredis 5 it bundles; ours are ioredis 6, same API.
+  const client = (redis: Redis) => redis as unknown as PubSubRedisOptions['publisher'];
+  const engine = new RedisPubSub({
+    publisher: client(publisher),
+    subscriber: client(subscriber),
+    triggerTransform: (trigger) => prefix + String(trigger),
+  });
+  return {
+    kind: 'redis',
+    publish: (topic, payload) => engine.publish(topic, payload),
+    subscribe: <T>(topics: string | string[]) => engine.asyncIterableIterator(topics) as AsyncIterableIterator<T>,
+    async ping() {
+      if (publisher.status !== 'ready') throw new Error(`redis is ${publisher.status}`);
+      await publisher.ping();
+    },
+    async close() {
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
