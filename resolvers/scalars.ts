@@ -1,5 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
-import { BadUserInputError } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 
 // RFC 3339 date-time with a mandatory offset (Z or ±hh:mm); fractions of a second are kept to the millisecond.
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
@@ -7,7 +7,8 @@ const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 function parse(value: unknown): Date {
   const date = typeof value === 'string' && rfc3339.test(value) ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new BadUserInputError('DateTime', `expected an RFC 3339 date-time such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
+    // graphql-js prefixes this message with the variable or argument it was given for.
+    throw new DomainError('BAD_USER_INPUT', `expected an RFC 3339 date-time such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
   }
   return date;
 }

@@ -29,7 +29,7 @@ export function isClientError(error: unknown): boolean {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const cause = rootCause(error);
   if (cause instanceof DomainError) {
-    return { ...formatted, message: cause.message, extensions: { ...cause.extensions, code: cause.code } };
+    return { ...formatted, extensions: { ...cause.extensions, code: cause.code } };
   }
   if (isClientError(error)) return formatted;
   return {

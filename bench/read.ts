@@ -1,0 +1,410 @@
+// npm run bench:read — the read-path benchmark: seat map (bitmap and full) and search, against a fresh seeded
+// Postgres database, with the server in its own process so that it does not share an event loop with autocannon.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+// ---------------------------------------------------------------------------------------------------------------
+// autocannon ships no type declarations: the little of its API used here, typed by hand.
+
+interface Histogram {
+  average: number;
+  stddev: number;
+  min: number;
+  max: number;
+  p50: number;
+  p99: number;
+}
+
+interface AutocannonResult {
+  requests: Histogram;
+  latency: Histogram;
+  throughput: Histogram;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+
+interface AutocannonOptions {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  duration: number;
+  timeout?: number;
+}
+
+interface AutocannonInstance {
+  on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): void;
+}
+
+type Autocannon = (
+  options: AutocannonOptions,
+  callback: (error: Error | null, result: AutocannonResult) => void,
+) => AutocannonInstance;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const settings = {
+  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench',
+  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  durationSeconds: intFromEnv('BENCH_DURATION', 15),
+  connections: intFromEnv('BENCH_CONNECTIONS', 50),
+  fullConnections: intFromEnv('BENCH_FULL_CONNECTIONS', 10),
+  port: intFromEnv('BENCH_PORT', 4100),
+  warmupSeconds: 2,
+};
+
+const cpus = os.cpus();
+const machine = {
+  node: process.version,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  cpus: cpus.length,
+  cpuModel: cpus[0]?.model ?? 'unknown',
+  totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  date: new Date().toISOString(),
+};
+
+const baseUrl = `http://127.0.0.1:${settings.port}`;
+const graphqlUrl = `${baseUrl}/graphql`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs a command to completion with inherited output; rejects unless it exits 0. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
+
+/** Drops and recreates the bench database, then migrates and seeds the demo catalogue into it. */
+async function prepareDatabase(): Promise<{ eventId: string; capacity: number }> {
+  const url = new URL(settings.databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name === 'postgres' || name.startsWith('template')) {
+    throw new Error(`refusing to drop database ${JSON.stringify(name)}: use a dedicated benchmark database`);
+  }
+  const maintenanceUrl = new URL(url);
+  maintenanceUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenanceUrl.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  console.log(`created database ${name}; seeding the demo catalogue…`);
+  await run('npx', ['tsx', 'datasources/cli.ts', 'seed'], { ...process.env, DATABASE_URL: settings.databaseUrl });
+
+  const client = new pg.Client({ connectionString: settings.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: number; capacity: number }>(
+      'SELECT id, capacity FROM events ORDER BY capacity DESC LIMIT 1',
+    );
+    const top = rows[0];
+    if (!top) throw new Error('the seed created no event');
+    return { eventId: `evt_${top.id}`, capacity: top.capacity };
+  } finally {
+    await client.end();
+  }
+}
+
+let server: ChildProcess | undefined;
+
+/** Starts the server in its own process and waits (up to 60 s) for GET /readyz to answer 200. */
+async function startServer(): Promise<void> {
+  // A leftover server on the port would answer /readyz in place of ours and be measured instead.
+  const occupied = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+    () => true,
+    () => false,
+  );
+  if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      DATABASE_URL: settings.databaseUrl,
+      REDIS_URL: settings.redisUrl,
+      PORT: String(settings.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
+      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret', // 20 characters
+    },
+  });
+  server = child;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
+
+  const deadline = Date.now() + 60_000;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the server exited before it was ready (${exited})`);
+    try {
+      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      const text = await response.text();
+      if (response.status === 200) return;
+      last = `${response.status} ${text}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`the server was not ready within 60 s on ${baseUrl}/readyz (last: ${last})`);
+}
+
+/** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
+async function stopServer(): Promise<void> {
+  const child = server;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Last resort if this process goes away some other way (an uncaught error, Ctrl-C).
+process.once('exit', () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the server`);
+    void stopServer().finally(() => process.exit(130));
+  });
+}
+
+/** Sends `query` once; fails unless the answer is 200 with data (every root field non-null) and no errors. */
+async function verify(name: string, query: string): Promise<number> {
+  const response = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  const text = await response.text();
+  const bytes = Buffer.byteLength(text);
+  const preview = text.length > 500 ? `${text.slice(0, 500)}…` : text;
+  if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status}: ${preview}`);
+  const body = JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: unknown[] };
+  if (body.errors?.length) throw new Error(`${name}: the response has errors: ${preview}`);
+  const data = body.data;
+  if (!data || Object.keys(data).length === 0 || Object.values(data).some((value) => value === null)) {
+    throw new Error(`${name}: the response has no data: ${preview}`);
+  }
+  return bytes;
+}
+
+/** Runs autocannon once against /graphql with `query`. */
+function fire(query: string, connections: number, duration: number) {
+  return new Promise<{ result: AutocannonResult; sizes: Map<number, number> }>((resolve, reject) => {
+    // Raw bytes per 2xx response (headers included): all equal when every answer is the same. A GraphQL error
+    // comes back as 200 too, so a second size is how one would show up here without parsing every body.
+    const sizes = new Map<number, number>();
+    const instance = autocannon(
+      {
+        url: graphqlUrl,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+        connections,
+        duration,
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve({ result, sizes })),
+    );
+    instance.on('response', (_client, statusCode, resBytes) => {
+      if (statusCode >= 200 && statusCode < 300) sizes.set(resBytes, (sizes.get(resBytes) ?? 0) + 1);
+    });
+  });
+}
+
+interface CaseResult {
+  name: string;
+  connections: number;
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMeanMs: number;
+  latencyMaxMs: number;
+  bytesPerResponse: number;
+  totalRequests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** 2xx responses whose raw size differs from the most common one (possibly GraphQL errors). */
+  oddSizedResponses: number;
+  statusCodes: Record<string, number>;
+}
+
+/** Verifies the query, warms up for 2 s (not recorded), then measures for BENCH_DURATION seconds. */
+async function runCase(name: string, query: string, connections: number): Promise<CaseResult> {
+  const bytesPerResponse = await verify(name, query);
+  console.log(`\n${name}: ${connections} connections, ${bytesPerResponse} bytes/response`);
+  process.stdout.write(`  warming up ${settings.warmupSeconds} s… `);
+  await fire(query, connections, settings.warmupSeconds);
+  process.stdout.write(`measuring ${settings.durationSeconds} s… `);
+  const { result, sizes } = await fire(query, connections, settings.durationSeconds);
+
+  const counts = [...sizes.values()];
+  const total2xx = counts.reduce((sum, count) => sum + count, 0);
+  const oddSizedResponses = total2xx - Math.max(0, ...counts);
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
+  const outcome: CaseResult = {
+    name,
+    connections,
+    requestsPerSecond: result.requests.average,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    latencyMeanMs: result.latency.average,
+    latencyMaxMs: result.latency.max,
+    bytesPerResponse,
+    totalRequests: Object.values(statusCodes).reduce((sum, count) => sum + count, 0),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    oddSizedResponses,
+    statusCodes,
+  };
+  console.log(`${outcome.requestsPerSecond.toFixed(0)} req/s, p50 ${outcome.latencyP50Ms} ms, p99 ${outcome.latencyP99Ms} ms`);
+  if (outcome.non2xx || outcome.errors || outcome.timeouts) {
+    console.warn(
+      `  WARNING: ${name} had ${outcome.non2xx} non-2xx responses, ${outcome.errors} errors, ${outcome.timeouts} timeouts ` +
+        `(status codes: ${JSON.stringify(statusCodes)})`,
+    );
+  }
+  if (oddSizedResponses) {
+    console.warn(
+      `  WARNING: ${name} had ${oddSizedResponses} 2xx responses of an unexpected size (raw sizes: ` +
+        `${JSON.stringify(Object.fromEntries(sizes))}); some may carry GraphQL errors`,
+    );
+  }
+  return outcome;
+}
+
+const hasErrors = (r: CaseResult) => r.non2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.oddSizedResponses > 0;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  console.log('Onsale read-path benchmark');
+  console.log(`  BENCH_DATABASE_URL      ${settings.databaseUrl}`);
+  console.log(`  REDIS_URL               ${settings.redisUrl}`);
+  console.log(`  BENCH_DURATION          ${settings.durationSeconds} s (after ${settings.warmupSeconds} s of warm-up)`);
+  console.log(`  BENCH_CONNECTIONS       ${settings.connections}`);
+  console.log(`  BENCH_FULL_CONNECTIONS  ${settings.fullConnections} (seatmap-full)`);
+  console.log(`  BENCH_PORT              ${settings.port}`);
+  console.log(`  node ${machine.node}, ${machine.platform}`);
+  console.log(`  ${machine.cpus} CPUs: ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB`);
+  console.log(`  date ${machine.date}\n`);
+
+  const { eventId, capacity } = await prepareDatabase();
+  console.log(`largest event: ${eventId} (${capacity} seats)`);
+  if (eventId !== 'evt_1' || capacity !== 20_000) {
+    console.warn(`  WARNING: expected the demo stadium evt_1 with 20000 seats`);
+  }
+
+  console.log(`starting the server on ${baseUrl}…`);
+  await startServer();
+  console.log('server ready');
+
+  const search =
+    'query { events(filter: { text: "midnight" }, first: 20) { totalCount edges { node { id title performer startsAt ' +
+    'venue { name city } priceRange { min { amount currency } } } } } }';
+  const results: CaseResult[] = [];
+  results.push(await runCase('trivial', '{ __typename }', settings.connections));
+  results.push(
+    await runCase(
+      'seatmap-bitmap (a)',
+      `query { event(id: "${eventId}") { seatMap { version availability } } }`,
+      settings.connections,
+    ),
+  );
+  results.push(
+    await runCase(
+      'seatmap-full (b)',
+      `query { event(id: "${eventId}") { seatMap { version sections { id name rows { label seats { id status } } } } } }`,
+      settings.fullConnections,
+    ),
+  );
+  results.push(await runCase('search (c)', search, settings.connections));
+
+  const [trivial, bitmap, , searchResult] = results as [CaseResult, CaseResult, CaseResult, CaseResult];
+  const share = (r: CaseResult) => (trivial.requestsPerSecond > 0 ? (100 * r.requestsPerSecond) / trivial.requestsPerSecond : 0);
+
+  console.log('\n| case | connections | req/s | p50 ms | p99 ms | bytes/response | % of trivial req/s |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${r.connections} | ${r.requestsPerSecond.toFixed(0)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ` +
+        `${r.bytesPerResponse} | ${share(r).toFixed(1)}% |`,
+    );
+  }
+
+  const targets = [
+    { target: '(a) seatmap-bitmap p99 < 50 ms', value: `${bitmap.latencyP99Ms} ms`, met: bitmap.latencyP99Ms < 50 },
+    { target: '(a) seatmap-bitmap req/s >= 60% of trivial', value: `${share(bitmap).toFixed(1)}%`, met: share(bitmap) >= 60 },
+    { target: '(c) search p99 < 50 ms', value: `${searchResult.latencyP99Ms} ms`, met: searchResult.latencyP99Ms < 50 },
+  ];
+  console.log('\nTargets:');
+  for (const t of targets) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target} (${t.value})`);
+
+  const failed = results.filter(hasErrors);
+  const date = machine.date.slice(0, 10);
+  const file = `bench/results/read-${date}.json`;
+  await mkdir(new URL('results/', import.meta.url), { recursive: true });
+  await writeFile(
+    new URL(`results/read-${date}.json`, import.meta.url),
+    `${JSON.stringify({ settings: { ...settings, eventId, eventCapacity: capacity }, machine, results, targets }, null, 2)}\n`,
+  );
+  console.log(`\nwrote ${file}`);
+
+  if (failed.length) {
+    console.error(`FAILED: ${failed.map((r) => r.name).join(', ')} had errors (see the warnings above)`);
+    return 1;
+  }
+  return 0;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  await stopServer();
+}
+process.exit(exitCode);

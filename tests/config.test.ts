@@ -1,0 +1,120 @@
+// loadConfig with explicit environments: never process.env, so the machine's variables cannot leak in.
+import { describe, it, expect } from 'vitest';
+import { ConfigError, DEV_SECRET, loadConfig } from '../server/config.js';
+
+const JWT_SECRET = 'j'.repeat(32);
+const PAYMENT_WEBHOOK_SECRET = 'p'.repeat(16);
+
+/** The ConfigError that loading `env` throws. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe('loadConfig', () => {
+  it('has development defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      production: false,
+      port: 4000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      databasePoolSize: 20,
+      dataDir: '.data/pglite',
+      redisUrl: undefined,
+      jwtSecret: DEV_SECRET,
+      paymentWebhookSecret: DEV_SECRET,
+      logLevel: 'info',
+      seedDemo: 'auto',
+      shutdownTimeoutMs: 10_000,
+      seatMapCacheEvents: 256,
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('reads the variables it is given', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://app@db:5432/onsale',
+      REDIS_URL: 'rediss://cache:6380',
+      LOG_LEVEL: 'debug',
+      SEED_DEMO: 'never',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.databaseUrl).toBe('postgresql://app@db:5432/onsale');
+    expect(config.redisUrl).toBe('rediss://cache:6380');
+    expect(config.logLevel).toBe('debug');
+    expect(config.seedDemo).toBe('never');
+    expect(config.production).toBe(false);
+  });
+
+  it.each(['abc', '70000', '-1', '80.5'])('rejects PORT=%s naming PORT', (port) => {
+    const error = configError({ PORT: port });
+    expect(error.message).toContain('PORT');
+  });
+
+  it('rejects a DATABASE_URL that is not postgres:// naming DATABASE_URL', () => {
+    const error = configError({ DATABASE_URL: 'mysql://x' });
+    expect(error.message).toContain('DATABASE_URL');
+    expect(error.message).not.toContain('REDIS_URL');
+  });
+
+  it('rejects a REDIS_URL that is not redis:// naming REDIS_URL', () => {
+    const error = configError({ REDIS_URL: 'http://x' });
+    expect(error.message).toContain('REDIS_URL');
+    expect(error.message).not.toContain('DATABASE_URL');
+  });
+
+  it('rejects an unknown LOG_LEVEL naming LOG_LEVEL', () => {
+    expect(configError({ LOG_LEVEL: 'loud' }).message).toContain('LOG_LEVEL');
+  });
+
+  it('requires both secrets in production, naming both', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    expect(error.message).toContain('JWT_SECRET');
+    expect(error.message).toContain('PAYMENT_WEBHOOK_SECRET');
+  });
+
+  it('names the one secret that is missing in production', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET });
+    expect(error.message).toContain('PAYMENT_WEBHOOK_SECRET');
+    expect(error.message).not.toContain('JWT_SECRET');
+  });
+
+  it('starts in production with both secrets', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET });
+    expect(config.production).toBe(true);
+    expect(config.jwtSecret).toBe(JWT_SECRET);
+    expect(config.paymentWebhookSecret).toBe(PAYMENT_WEBHOOK_SECRET);
+  });
+
+  it('rejects a JWT_SECRET shorter than 32 characters', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(31), PAYMENT_WEBHOOK_SECRET });
+    expect(error.message).toContain('JWT_SECRET');
+    expect(error.message).toContain('at least 32 characters');
+    // Outside production too: a short secret is a mistake wherever it is set.
+    expect(configError({ JWT_SECRET: 'short' }).message).toContain('JWT_SECRET');
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '', JWT_SECRET: '', LOG_LEVEL: '' });
+    expect(config.port).toBe(4000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.jwtSecret).toBe(DEV_SECRET);
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('treats an empty secret as missing in production', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET: '', PAYMENT_WEBHOOK_SECRET });
+    expect(error.message).toContain('JWT_SECRET');
+    expect(error.message).toContain('required when NODE_ENV=production');
+  });
+});

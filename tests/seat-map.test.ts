@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
+import { modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
+
+const FULL_MAP = `query($id: ID!) { event(id: $id) { capacity availableCount seatMap {
+  eventId version seatCount availableCount availability
+  sections { id name price { amount currency } seatCount rows { label seats { id row number ordinal status price { amount } } } }
+} } }`;
+const BITMAP = `query($id: ID!) { event(id: $id) { seatMap { version availability availableCount } } }`;
+
+const statusLetter = { available: 'AVAILABLE', held: 'HELD', booked: 'BOOKED' } as const;
+
+describe.each(modes)('seat maps (%s)', (mode) => {
+  let server: TestServer;
+  let stadiumId: number;
+  let smallId: number;
+
+  const db = () => server.app.services.db;
+  const seatMap = async (id: number, query = BITMAP) => ok(await server.gql(query, { id: `evt_${id}` })).event;
+
+  /** Seat statuses in the database, by ordinal. */
+  async function dbStatuses(eventId: number): Promise<string[]> {
+    const { rows } = await db().query<{ status: keyof typeof statusLetter }>(
+      `SELECT status FROM seats WHERE event_id = $1 ORDER BY ordinal`, [eventId]);
+    return rows.map((row) => statusLetter[row.status]);
+  }
+
+  /** Holds seats the way the write path will: one statement, a hold id and an expiry. */
+  const holdSeats = (eventId: number, ordinals: number[], heldUntil = 'now() + interval \'10 minutes\'') =>
+    db().query(`UPDATE seats SET status = 'held', hold_id = gen_random_uuid(), held_until = ${heldUntil}
+                 WHERE event_id = $1 AND ordinal = ANY($2::int[])`, [eventId, ordinals]);
+  const bookSeats = (eventId: number, ordinals: number[]) =>
+    db().query(`UPDATE seats SET status = 'booked', hold_id = NULL, held_until = NULL, booking_id = gen_random_uuid()
+                 WHERE event_id = $1 AND ordinal = ANY($2::int[])`, [eventId, ordinals]);
+
+  /** Counts the statements the server sends to the database while `fn` runs. */
+  async function countQueries(fn: () => Promise<unknown>): Promise<number> {
+    const database = db();
+    const original = database.query;
+    let count = 0;
+    database.query = (...args) => {
+      count++;
+      return original(...args);
+    };
+    try {
+      await fn();
+    } finally {
+      database.query = original;
+    }
+    return count;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(mode);
+    const { rows } = await db().query<{ id: number; capacity: number }>(`SELECT id, capacity FROM events ORDER BY capacity DESC, id`);
+    stadiumId = rows[0]!.id;
+    expect(rows[0]!.capacity).toBe(20_000);
+    smallId = rows.at(-1)!.id;
+  });
+  afterAll(() => server?.stop());
+
+  it('lists sections, rows and seats in ordinal order with prices and statuses', async () => {
+    const event = await seatMap(smallId, FULL_MAP);
+    const map = event.seatMap;
+    const seats = map.sections.flatMap((section: any) => section.rows.flatMap((row: any) => row.seats));
+    expect(map.eventId).toBe(`evt_${smallId}`);
+    expect(map.seatCount).toBe(event.capacity);
+    expect(seats.map((seat: any) => seat.ordinal)).toEqual([...Array(event.capacity).keys()]);
+    expect(new Set(seats.map((seat: any) => seat.id)).size).toBe(event.capacity);
+    expect(map.sections.reduce((sum: number, section: any) => sum + section.seatCount, 0)).toBe(event.capacity);
+    for (const section of map.sections) {
+      expect(section.id).toMatch(/^sec_\d+$/);
+      expect(section.rows[0].label).toBe('A');
+      for (const row of section.rows) {
+        expect(row.seats.map((seat: any) => seat.number)).toEqual([...Array(row.seats.length).keys()].map((i) => i + 1));
+        expect(row.seats.every((seat: any) => seat.row === row.label && seat.price.amount === section.price.amount)).toBe(true);
+      }
+    }
+    expect(seats.every((seat: any) => seat.status === 'AVAILABLE')).toBe(true);
+  });
+
+  it('bumps the version by one per statement that changes seats, and the map follows the database', async () => {
+    const before = (await seatMap(stadiumId)).seatMap;
+    await holdSeats(stadiumId, [0, 1, 2, 7, 8, 19_999]);
+    await bookSeats(stadiumId, [3, 4, 10_000]);
+    const after = await seatMap(stadiumId, FULL_MAP);
+    expect(after.seatMap.version).toBe(before.version + 2);
+
+    const expected = await dbStatuses(stadiumId);
+    const decoded = decodeAvailability(after.seatMap.availability, after.seatMap.seatCount);
+    expect(decoded).toEqual(expected.map((status) => status === 'AVAILABLE'));
+    const listed = after.seatMap.sections.flatMap((s: any) => s.rows.flatMap((r: any) => r.seats.map((seat: any) => seat.status)));
+    expect(listed).toEqual(expected);
+    expect(after.seatMap.availableCount).toBe(20_000 - 9);
+    expect(after.availableCount).toBe(20_000 - 9);
+    expect(Buffer.from(after.seatMap.availability, 'base64').length).toBe(2_500);
+  });
+
+  it('does not bump the version when a statement changes no status (an extended hold)', async () => {
+    const before = (await seatMap(stadiumId)).seatMap.version;
+    await db().query(`UPDATE seats SET held_until = held_until + interval '1 minute' WHERE event_id = $1 AND status = 'held'`, [stadiumId]);
+    expect((await seatMap(stadiumId)).seatMap.version).toBe(before);
+  });
+
+  it('shows a hold that has expired but is not yet swept as HELD, never AVAILABLE', async () => {
+    await holdSeats(smallId, [5], `now() - interval '1 second'`);
+    const map = (await seatMap(smallId)).seatMap;
+    expect(decodeAvailability(map.availability, 6)[5]).toBe(false);
+  });
+
+  it('serves a hot read with one primary-key lookup and no seat query', async () => {
+    await seatMap(stadiumId);
+    const queries = await countQueries(() => seatMap(stadiumId));
+    expect(queries).toBe(1);
+  });
+
+  it('costs a bounded number of queries for a full 20,000-seat listing, however many seats', async () => {
+    await seatMap(stadiumId);
+    const cold = await countQueries(async () => {
+      const map = (await seatMap(stadiumId, FULL_MAP)).seatMap;
+      expect(map.sections.flatMap((s: any) => s.rows.flatMap((r: any) => r.seats)).length).toBe(20_000);
+    });
+    const warm = await countQueries(() => seatMap(stadiumId, FULL_MAP));
+    expect(cold).toBeLessThanOrEqual(3);
+    expect(warm).toBe(1);
+  });
+
+  it('rebuilds availability once per version, shared by concurrent readers', async () => {
+    const cache = server.app.services.seatMaps;
+    await holdSeats(stadiumId, [100]);
+    const rebuildsBefore = cache.rebuilds;
+    const maps = await Promise.all(Array.from({ length: 50 }, () => seatMap(stadiumId)));
+    expect(cache.rebuilds - rebuildsBefore).toBe(1);
+    expect(new Set(maps.map((event) => event.seatMap.version)).size).toBe(1);
+    await Promise.all(Array.from({ length: 20 }, () => seatMap(stadiumId)));
+    expect(cache.rebuilds - rebuildsBefore).toBe(1);
+    await bookSeats(stadiumId, [101]);
+    await seatMap(stadiumId);
+    expect(cache.rebuilds - rebuildsBefore).toBe(2);
+  });
+
+  it('serves seat maps of several events in one request', async () => {
+    const { events } = ok(await server.gql(`{ events(first: 10) { edges { node { capacity seatMap { seatCount availability } } } } }`));
+    for (const { node } of events.edges) {
+      expect(node.seatMap.seatCount).toBe(node.capacity);
+      expect(Buffer.from(node.seatMap.availability, 'base64').length).toBe(Math.ceil(node.capacity / 8));
+    }
+  });
+});
