@@ -2,35 +2,38 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../domain/errors.js';
 import type { Logger } from './logger.js';
 
-/** The error a resolver, a scalar or the context threw, beneath graphql-js's wrapping. */
-export function rootCause(error: unknown): unknown {
-  let cause = error;
-  while (cause instanceof GraphQLError && cause.originalError) cause = cause.originalError;
-  return cause;
+/** An error and the errors it wraps, outermost first (graphql-js and Apollo wrap what resolvers throw). */
+function causes(error: unknown): unknown[] {
+  const chain = [error];
+  for (let cause = error; cause instanceof GraphQLError && cause.originalError; cause = cause.originalError) {
+    chain.push(cause.originalError);
+  }
+  return chain;
 }
 
+/** The innermost error: what a resolver, a scalar or the context actually threw. */
+export const rootCause = (error: unknown): unknown => causes(error).at(-1);
+
+const domainError = (error: unknown) => causes(error).find((cause) => cause instanceof DomainError) as DomainError | undefined;
+
 /**
- * True for errors the client can act on: our domain errors, and graphql-js's and Apollo's own request errors
- * (syntax, validation, variables, persisted queries). Everything else is a fault of ours.
+ * True for errors the client can act on: our domain errors, and the request errors that graphql-js and Apollo
+ * give a code (syntax, validation, variables, persisted queries). Everything else is a fault of ours.
  */
 export function isClientError(error: unknown): boolean {
-  const cause = rootCause(error);
-  if (cause instanceof DomainError) return true;
-  if (!(cause instanceof GraphQLError)) return false;
-  const code = cause.extensions?.code;
-  return code !== undefined && code !== 'INTERNAL_SERVER_ERROR';
+  return causes(error).some((cause) =>
+    cause instanceof DomainError
+    || (cause instanceof GraphQLError && cause.extensions?.code !== undefined && cause.extensions.code !== 'INTERNAL_SERVER_ERROR'));
 }
 
 /**
  * What the client sees of an error. Domain errors keep their code and extensions (also when graphql-js
- * wrapped one thrown by a scalar during validation); other client errors pass as they are; anything else is
- * masked as INTERNAL_SERVER_ERROR, its details left to the server log.
+ * wrapped one thrown by a scalar); other client errors pass as they are; anything else is masked as
+ * INTERNAL_SERVER_ERROR, its details left to the server log.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const cause = rootCause(error);
-  if (cause instanceof DomainError) {
-    return { ...formatted, extensions: { ...cause.extensions, code: cause.code } };
-  }
+  const domain = domainError(error);
+  if (domain) return { ...formatted, extensions: { ...domain.extensions, code: domain.code } };
   if (isClientError(error)) return formatted;
   return {
     message: 'Internal server error',

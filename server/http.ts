@@ -93,6 +93,8 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: !config.production,
+    // server/index.ts owns SIGTERM/SIGINT and stops everything in order; Apollo's own handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError,
     // Any header that a browser cannot send cross-site without a preflight proves the request is not CSRF.

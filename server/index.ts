@@ -14,7 +14,10 @@ try {
 const log = createLogger(config.logLevel);
 try {
   const app = await startApp(config, { log });
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
     // Whatever happens, the process is gone within the shutdown budget.
     setTimeout(() => {
@@ -29,8 +32,9 @@ try {
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // `on`, not `once`: a listener must stay registered, or tsx's preloaded signal hook exits the process at once.
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 } catch (error) {
   log.fatal({ err: error }, 'could not start');
   process.exit(1);

@@ -1,0 +1,182 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { databaseUrl } from './helpers/services.js';
+import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
+
+/** Runs one operation over a graphql-ws client and resolves with its single result. */
+function wsQuery(client: ReturnType<TestServer['ws']>, query: string): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    let result: Record<string, any> | undefined;
+    client.subscribe({ query }, { next: (value) => (result = value), error: reject, complete: () => resolve(result!) });
+  });
+}
+
+/** Opens a raw WebSocket with the graphql-transport-ws protocol and resolves with the close code. */
+function closeCodeAfterInit(url: string, payload: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', reject);
+  });
+}
+
+describe.each(modes)('server (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(mode);
+  });
+  afterAll(() => server?.stop());
+
+  it('answers liveness and readiness, naming the checks', async () => {
+    const health = await fetch(server.url.replace('/graphql', '/healthz'));
+    expect(health.status).toBe(200);
+    const ready = await fetch(server.url.replace('/graphql', '/readyz'));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', pubsub: 'ok' });
+  });
+
+  it('serves Prometheus metrics', async () => {
+    await server.gql('{ __typename }');
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toContain('onsale_http_request_duration_seconds_count{route="/graphql",status="200"}');
+    expect(metrics).toContain('process_cpu_seconds_total');
+  });
+
+  it('serves the Apollo Sandbox landing page to browsers outside production', async () => {
+    const response = await fetch(server.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('sandbox');
+  });
+
+  it('answers queries over GET with a preflight header, and refuses CSRF-able GETs', async () => {
+    const url = `${server.url}?query=${encodeURIComponent('{ events(first: 1) { totalCount } }')}`;
+    const guarded = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(guarded.status).toBe(200);
+    expect(((await guarded.json()) as any).data.events.totalCount).toBeGreaterThan(50);
+    expect((await fetch(url)).status).toBe(400);
+  });
+
+  it('echoes a request id and logs it with the operation', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123' },
+      body: JSON.stringify({ query: 'query Ping { __typename }' }),
+    });
+    expect(response.headers.get('x-request-id')).toBe('req-abc-123');
+    expect(server.logs.some((line) => line.requestId === 'req-abc-123' && line.operationName === 'Ping')).toBe(true);
+    const generated = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses bodies over 1 MiB (413) and malformed JSON (400)', async () => {
+    const big = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
+    expect(big.status).toBe(413);
+    const bad = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('runs operations over graphql-ws on the same port and path, as the caller of connection_init', async () => {
+    const anonymous = await wsQuery(server.ws(), '{ viewer { id } events(first: 2) { totalCount } }');
+    expect(anonymous.data.viewer).toBeNull();
+    expect(anonymous.data.events.totalCount).toBeGreaterThan(50);
+    const token = await server.token('fan-ws');
+    const signedIn = await wsQuery(server.ws({ authorization: `Bearer ${token}` }), '{ viewer { id } }');
+    expect(signedIn.data.viewer).toEqual({ id: 'fan-ws' });
+  });
+
+  it('closes a WebSocket with 4403 when connection_init carries bad credentials', async () => {
+    expect(await closeCodeAfterInit(server.url, { authorization: 'Bearer forged' })).toBe(4403);
+    expect(await closeCodeAfterInit(server.url, { apiKey: 'unknown-key' })).toBe(4403);
+  });
+
+  it('keeps error codes over WebSocket', async () => {
+    const result = await wsQuery(server.ws(), '{ event(id: "bogus") { id } }');
+    expect(result.errors.map((error: any) => error.extensions.code)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('server faults and shutdown (postgres)', () => {
+  it('masks internal errors for clients and logs them with detail for operators', async () => {
+    const server = await startTestServer('postgres');
+    try {
+      await server.app.services.db.query('DROP VIEW event_rows');
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-fault' },
+        body: JSON.stringify({ query: '{ events(first: 1) { totalCount } }' }),
+      });
+      const body = (await response.json()) as any;
+      expect(body.errors).toEqual([
+        { message: 'Internal server error', locations: [{ line: 1, column: 3 }], path: ['events'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ]);
+      const logged = server.logs.find((line) => line.requestId === 'req-fault' && line.level === 50);
+      expect(logged?.err?.message).toContain('event_rows');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('turns off introspection and the landing page in production', async () => {
+    const server = await startTestServer('postgres', {
+      NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), PAYMENT_WEBHOOK_SECRET: 'w'.repeat(20),
+    });
+    try {
+      const response = await server.gql('{ __schema { types { name } } }');
+      expect(codes(response)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      const page = await fetch(server.url, { headers: { accept: 'text/html' } });
+      expect(await page.text()).not.toContain('sandbox');
+      expect(ok(await server.gql('{ events(first: 1) { totalCount } }')).events.totalCount).toBeGreaterThan(50);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('drains on stop: in-flight requests finish, new ones are refused, sockets close with 1001', async () => {
+    const server = await startTestServer('postgres');
+    const database = new URL(server.app.services.config.databaseUrl!).pathname.slice(1);
+    const locker = new pg.Client({ connectionString: databaseUrl(database) });
+    await locker.connect();
+    try {
+      // An exclusive lock makes the next read wait in Postgres: a request that is provably in flight.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+      const socketClosed = new Promise<number>((resolve) => {
+        const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.on('message', () => resolve(-1));
+        socket.on('close', (code) => resolve(code));
+      }).then(() => new Promise<number>((resolve) => {
+        // Connected: now wait for the close that stop() causes.
+        const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+        socket.on('close', (code) => resolve(code));
+      }));
+      const inFlight = server.gql('{ event(id: "evt_1") { title } }');
+      await waitFor(async () => {
+        const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`);
+        return rows[0].n > 0;
+      });
+      const stopped = server.app.stop();
+      await waitFor(async () => (await fetch(server.url).then(() => false, () => true)));
+      await locker.query('COMMIT');
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(ok(response).event.title).toBeTruthy();
+      await stopped;
+      expect([1001, 1006]).toContain(await socketClosed);
+    } finally {
+      await locker.end();
+      await server.stop();
+    }
+  });
+});
+
+/** Polls `condition` until it holds, at most 5 s. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('condition not met within 5 s');
+}
