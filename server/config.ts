@@ -3,16 +3,24 @@ import { z } from 'zod';
 /** The development secret: good only outside production, where the server refuses to start without its own. */
 export const DEV_SECRET = 'onsale-development-secret-do-not-use-in-production';
 
-const schema = z
-  .object({
+/** A whole number in [min, max] written in plain decimal digits: no blanks, hex or exponents. */
+const integer = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `at least ${min}`).max(max, `at most ${max}`))
+    .default(fallback);
+
+const schema = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    PORT: integer(0, 65535, 4000),
     HOST: z.string().min(1).default('0.0.0.0'),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
       .optional(),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+    DATABASE_POOL_SIZE: integer(1, 500, 20),
     DATA_DIR: z.string().min(1).default('.data/pglite'),
     REDIS_URL: z
       .string()
@@ -22,15 +30,9 @@ const schema = z
     PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEED_DEMO: z.enum(['auto', 'always', 'never']).default('auto'),
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
-    SEAT_MAP_CACHE_EVENTS: z.coerce.number().int().min(1).max(100_000).default(256),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== 'production') return;
-    for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET'] as const) {
-      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
-    }
-  });
+    SHUTDOWN_TIMEOUT_MS: integer(0, 60_000, 10_000),
+    SEAT_MAP_CACHE_EVENTS: integer(1, 100_000, 256),
+});
 
 /** The validated configuration; read once at start-up. */
 export interface Config {
@@ -60,10 +62,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty variable means "not set", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  const lines = parsed.success ? [] : parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  // Checked outside the schema so that it is reported together with any other bad variable.
+  if (present.NODE_ENV === 'production') {
+    for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET']) {
+      if (!present[key]) lines.push(`  ${key}: required when NODE_ENV=production`);
+    }
   }
+  if (!parsed.success || lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   const e = parsed.data;
   return {
     production: e.NODE_ENV === 'production',

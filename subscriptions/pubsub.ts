@@ -47,15 +47,15 @@ export function createRedisPubSub(url: string, prefix = 'onsale:'): PubSub {
   subscriber.on('error', () => {});
   // graphql-redis-subscriptions types its clients with the ioredis 5 it bundles; ours are ioredis 6, same API.
   const client = (redis: Redis) => redis as unknown as PubSubRedisOptions['publisher'];
-  const engine = new RedisPubSub({
-    publisher: client(publisher),
-    subscriber: client(subscriber),
-    triggerTransform: (trigger) => prefix + String(trigger),
-  });
+  // graphql-redis-subscriptions applies `triggerTransform` when subscribing but not when publishing, so the
+  // prefix is added here, on both sides, in one place.
+  const engine = new RedisPubSub({ publisher: client(publisher), subscriber: client(subscriber) });
+  const channel = (topic: string) => prefix + topic;
   return {
     kind: 'redis',
-    publish: (topic, payload) => engine.publish(topic, payload),
-    subscribe: <T>(topics: string | string[]) => engine.asyncIterableIterator(topics) as AsyncIterableIterator<T>,
+    publish: (topic, payload) => engine.publish(channel(topic), payload),
+    subscribe: <T>(topics: string | string[]) =>
+      engine.asyncIterableIterator([topics].flat().map(channel)) as AsyncIterableIterator<T>,
     async ping() {
       if (publisher.status !== 'ready') throw new Error(`redis is ${publisher.status}`);
       await publisher.ping();

@@ -118,3 +118,23 @@ describe('loadConfig', () => {
     expect(error.message).toContain('required when NODE_ENV=production');
   });
 });
+
+describe('loadConfig, strict numbers and complete messages', () => {
+  it('rejects numbers that are blank, hex or exponents', () => {
+    for (const PORT of [' ', '0x10', '1e3', '-1', '4000.5']) {
+      expect(() => loadConfig({ PORT }), PORT).toThrow(/PORT: a whole number/);
+    }
+  });
+
+  it('names every bad variable at once, production secrets included', () => {
+    let message = '';
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: 'abc' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('PORT');
+    expect(message).toContain('JWT_SECRET');
+    expect(message).toContain('PAYMENT_WEBHOOK_SECRET');
+  });
+});

@@ -287,3 +287,22 @@ describe('validateEventSpec', () => {
     expectBadInput(() => validateEventSpec(spec), field);
   });
 });
+
+describe('edge cases found in review', () => {
+  it('has no row label past ZZ', () => {
+    expect(() => rowLabel(702)).toThrow(RangeError);
+    expect(() => rowLabel(-1)).toThrow(RangeError);
+  });
+
+  it('normalises search text to NFC and keeps combining marks inside words', () => {
+    expect(toPrefixQuery('Beyonce\u0301')).toBe('beyoncé:*');
+    expect(toPrefixQuery('Beyoncé')).toBe('beyoncé:*');
+  });
+
+  it('rejects cursors whose time or id is out of range', () => {
+    const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const cursor of [forge([null, 9e15, 1]), forge([null, 0, 1e300]), forge([null, 0, 2 ** 31])]) {
+      expect(() => decodeCursor(cursor, false)).toThrow(BadUserInputError);
+    }
+  });
+});

@@ -7,9 +7,12 @@ export const MAX_SECTIONS = 200;
 export const MAX_ROWS_PER_SECTION = 702;
 export const MAX_SEATS_PER_ROW = 1_000;
 const MAX_SEARCH_WORDS = 10;
+const MAX_DATE_MS = 8.64e15;
+const MAX_ID = 2 ** 31 - 1;
 
 /** Row labels: A…Z, then AA…ZZ (702 in all), as venues letter their rows. */
 export function rowLabel(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_ROWS_PER_SECTION) throw new RangeError(`no row label for row ${index}`);
   const letter = (i: number) => String.fromCharCode(65 + i);
   return index < 26 ? letter(index) : letter(Math.floor(index / 26) - 1) + letter(index % 26);
 }
@@ -25,12 +28,13 @@ export function pageSize(first: number | null | undefined): number {
 
 /**
  * Search text as a prefix query in `to_tsquery('simple', …)` syntax: every word must match, each as a prefix.
- * Only letters and digits survive, so nothing the caller types can change the query's syntax.
+ * Only letters, combining marks and digits survive, so nothing the caller types can change the query's syntax.
  * Undefined when the text has no word to search for.
  */
 export function toPrefixQuery(text: string): string | undefined {
   if (text.length > 200) throw new BadUserInputError('filter.text', 'must be at most 200 characters');
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  // NFC, and combining marks kept inside words, so that "é" typed as e + accent matches the stored "é".
+  const words = text.normalize('NFC').toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
   if (words.length > MAX_SEARCH_WORDS) throw new BadUserInputError('filter.text', `must have at most ${MAX_SEARCH_WORDS} words`);
   return words.length ? words.map((word) => `${word}:*`).join(' & ') : undefined;
 }
@@ -51,7 +55,8 @@ export function decodeCursor(cursor: string, ranked: boolean): EventKey {
   if (Array.isArray(parsed) && parsed.length === 3) {
     const [rank, time, id] = parsed as unknown[];
     const rankOk = ranked ? typeof rank === 'number' && Number.isFinite(rank) : rank === null;
-    if (rankOk && Number.isSafeInteger(time) && Number.isInteger(id) && (id as number) > 0) {
+    const timeOk = Number.isSafeInteger(time) && Math.abs(time as number) <= MAX_DATE_MS;
+    if (rankOk && timeOk && Number.isInteger(id) && (id as number) > 0 && (id as number) <= MAX_ID) {
       return { rank: rank as number | null, startsAt: new Date(time as number), id: id as number };
     }
   }
