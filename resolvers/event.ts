@@ -1,12 +1,13 @@
 import { createEvent, createVenue, searchEvents } from '../domain/event/event.service.js';
 import { decodeId, encodeId } from '../domain/ids.js';
 import type { Resolvers } from './__generated__/types.js';
+import { selectsField } from './selection.js';
 
 const money = (amount: number, currency: string) => ({ amount, currency });
 
 export const eventResolvers: Resolvers = {
   Query: {
-    events: (_, args, { services }) => searchEvents(services.db, args),
+    events: (_, args, { services }, info) => searchEvents(services.db, args, selectsField(info, 'totalCount')),
     event: (_, { id }, { loaders }) => loaders.event.load(decodeId('evt', id, 'id')),
     viewer: (_, __, { caller }) => (caller.kind === 'user' ? caller : null),
   },
@@ -32,7 +33,7 @@ export const eventResolvers: Resolvers = {
   },
   EventConnection: {
     pageInfo: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.endCursor }),
-    totalCount: (page) => page.totalCount(),
+    totalCount: (page) => page.totalCount!,
   },
   Event: {
     id: (event) => encodeId('evt', event.id),

@@ -4,6 +4,7 @@ import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { isEmpty, seedDemo } from '../datasources/seed/seed.js';
+import { createEventBatcher } from '../domain/event/event.service.js';
 import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
@@ -49,6 +50,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     db,
     pubsub: openPubSub(config, options.redisPrefix),
     seatMaps: createSeatMapCache(db, config.seatMapCacheEvents),
+    eventBatcher: createEventBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();
@@ -69,6 +71,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
         http.setDraining();
         // Apollo's drain closes the listener, waits for in-flight requests, then closes idle connections.
         await Promise.all([http.apollo.stop(), http.closeWebSockets()]);
+        await http.idle();
         await services.pubsub.close();
         await db.close();
         log.info('stopped');

@@ -15,6 +15,8 @@ export interface Services {
   db: Database;
   pubsub: PubSub;
   seatMaps: SeatMapCache;
+  /** Batches event lookups across concurrent requests (no cache); see createEventBatcher. */
+  eventBatcher: DataLoader<number, DbEvent | null>;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */
@@ -34,5 +36,5 @@ export interface Context {
 /** A fresh context for one operation by `caller`. */
 export function createContext(services: Services, caller: Caller, requestId: string): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.db) } };
+  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) } };
 }

@@ -63,6 +63,8 @@ export interface HttpParts {
   closeWebSockets: () => Promise<void>;
   /** Marks the server as draining: /readyz answers 503 so that load balancers stop sending traffic. */
   setDraining: () => void;
+  /** Resolves once no GraphQL operation is executing, including those whose client has hung up. */
+  idle: () => Promise<void>;
 }
 
 /**
@@ -72,6 +74,10 @@ export interface HttpParts {
 export function createHttpServer(services: Services, schema: GraphQLSchema, metrics: Metrics): HttpParts {
   const { config, log } = services;
   let draining = false;
+  // Apollo's drain follows sockets; an operation whose client hung up has no socket but may still be running,
+  // and must finish before the pools close.
+  let executing = 0;
+  let whenIdle: (() => void) | undefined;
   const httpServer = createServer((req, res) => {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -136,6 +142,15 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    executing++;
+    try {
+      await respond(req, res, url, requestId);
+    } finally {
+      if (--executing === 0) whenIdle?.();
+    }
+  }
+
+  async function respond(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -193,5 +208,6 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     apollo,
     closeWebSockets: async () => wsServer.dispose(),
     setDraining: () => void (draining = true),
+    idle: () => (executing === 0 ? Promise.resolve() : new Promise<void>((resolve) => (whenIdle = resolve))),
   };
 }

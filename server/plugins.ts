@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Server } from 'node:http';
 import type { Context } from './context.js';
@@ -31,7 +31,8 @@ function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
 
 /**
  * The Apollo plugins, in order. Draining comes first so that a stop waits for in-flight operations before
- * anything else shuts down; the landing page (Apollo Sandbox) exists only outside production.
+ * anything else shuts down; the landing page (Apollo Sandbox) exists only outside production; request logging
+ * comes last so that it sees the response every other plugin has shaped.
  */
 export function apolloPlugins(options: {
   httpServer: Server;
@@ -42,6 +43,8 @@ export function apolloPlugins(options: {
   return [
     ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: options.stopGracePeriodMillis }),
     options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    // We set no cache hints; the cache-control plugin would still run a hook on every resolved field.
+    ApolloServerPluginCacheControlDisabled(),
     requestLogging(options.metrics),
   ];
 }

@@ -171,6 +171,33 @@ describe.each(modes)('events and search (%s)', (mode) => {
     expect(response.errors![0]!.extensions!.field).toBe('filter.text');
   });
 
+  it('counts every match in the same statement as the page, also when asked through a fragment', async () => {
+    const database = server.app.services.db;
+    const original = database.query;
+    let statements = 0;
+    database.query = (...args) => (statements++, original(...args));
+    try {
+      const viaFragment = ok(await server.gql(`query { events(filter: { city: "london" }, first: 1) { ...Count edges { node { id } } } }
+        fragment Count on EventConnection { totalCount }`)).events;
+      expect(statements).toBe(1);
+      const direct = await search({ filter: { city: 'london' }, first: 100 });
+      expect(viaFragment.totalCount).toBe(direct.totalCount);
+      expect(viaFragment.totalCount).toBeGreaterThan(1);
+    } finally {
+      database.query = original;
+    }
+  });
+
+  it('still counts every match on a page past the last one', async () => {
+    const all = await search({ filter: { category: 'comedy' }, first: 100 });
+    const last = all.edges.length - 1;
+    const cursorOfLast = (await search({ filter: { category: 'comedy' }, first: last + 1 })).pageInfo.endCursor;
+    const beyond = await search({ filter: { category: 'comedy' }, first: 5, after: cursorOfLast });
+    expect(beyond.edges).toEqual([]);
+    expect(beyond.pageInfo).toEqual({ hasNextPage: false, endCursor: null });
+    expect(beyond.totalCount).toBe(all.totalCount);
+  });
+
   it('says who the caller is', async () => {
     expect(ok(await server.gql(`{ viewer { id } }`)).viewer).toBeNull();
     const token = await server.token('fan-42');

@@ -78,16 +78,24 @@ function whereClause(query: EventQuery, params: unknown[]): string {
   return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
 }
 
+/** A page of a search: rows with their rank, and, when asked for, how many events match across all pages. */
+export interface EventSearchPage {
+  rows: (DbEvent & { rank: number | null })[];
+  totalCount: number | null;
+}
+
 /**
  * One page of matching events in a stable order: by text rank (performer, then title, then venue and city),
- * then start time and id; without text, by start time and id. Keyset pagination after `after`.
+ * then start time and id; without text, by start time and id. Keyset pagination after `after`. With
+ * `withTotal`, the same statement counts every match (a window over the matches, before the page is cut).
  */
 export async function searchEvents(
   db: Queryable,
   query: EventQuery,
   after: EventKey | null,
   limit: number,
-): Promise<(DbEvent & { rank: number | null })[]> {
+  withTotal: boolean,
+): Promise<EventSearchPage> {
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
   const ranked = query.tsquery !== undefined;
@@ -102,14 +110,17 @@ export async function searchEvents(
       keyset = `WHERE rank < ${afterRank} OR (rank = ${afterRank} AND ${byTime})`;
     }
   }
-  const { rows } = await db.query<DbEvent & { rank: number | null }>(
-    `SELECT * FROM (SELECT ${columns}, starts_at, ${rank} AS rank FROM event_rows ${where}) matches
+  const total = withTotal ? `, count(*) OVER ()::int AS total` : '';
+  const { rows } = await db.query<DbEvent & { rank: number | null; total?: number }>(
+    `SELECT * FROM (SELECT ${columns}, starts_at, ${rank} AS rank${total} FROM event_rows ${where}) matches
      ${keyset}
      ORDER BY ${ranked ? 'rank DESC, ' : ''}starts_at, id
      LIMIT ${param(limit)}`,
     params,
   );
-  return rows;
+  // A page past the last match has no row to carry the count; only then is a second statement needed.
+  const totalCount = !withTotal ? null : rows.length ? rows[0]!.total! : after ? await countEvents(db, query) : 0;
+  return { rows, totalCount };
 }
 
 /** How many events match, across all pages. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Database } from '../../datasources/db.js';
-import { countEvents, findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbEvent, type EventQuery } from '../../datasources/postgres/events.sql.js';
+import { findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbEvent, type EventQuery } from '../../datasources/postgres/events.sql.js';
 import { insertSections, type NewSection } from '../../datasources/postgres/sections.sql.js';
 import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
 import { insertVenue, type DbVenue } from '../../datasources/postgres/venues.sql.js';
@@ -18,20 +18,21 @@ export interface EventFilter {
   onSaleOnly?: boolean | null;
 }
 
-/** One page of a search; `totalCount` runs its query only when asked for. */
+/** One page of a search; `totalCount` is null unless it was asked for. */
 export interface EventPage {
   edges: { cursor: string; node: DbEvent }[];
   hasNextPage: boolean;
   endCursor: string | null;
-  totalCount: () => Promise<number>;
+  totalCount: number | null;
 }
 
 const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-/** Events matching `filter`, one page at a time. */
+/** Events matching `filter`, one page at a time; with `withTotal`, also how many match in all. */
 export async function searchEvents(
   db: Database,
   args: { filter?: EventFilter | null; first?: number | null; after?: string | null },
+  withTotal: boolean,
 ): Promise<EventPage> {
   const limit = pageSize(args.first);
   const filter = args.filter ?? {};
@@ -44,7 +45,7 @@ export async function searchEvents(
     onSaleOnly: orUndefined(filter.onSaleOnly),
   };
   const after = args.after != null ? decodeCursor(args.after, query.tsquery !== undefined) : null;
-  const rows = await searchEventRows(db, query, after, limit + 1);
+  const { rows, totalCount } = await searchEventRows(db, query, after, limit + 1, withTotal);
   const edges = rows.slice(0, limit).map((row) => ({
     cursor: encodeCursor({ rank: row.rank, startsAt: row.startsAt, id: row.id }),
     node: row,
@@ -53,16 +54,29 @@ export async function searchEvents(
     edges,
     hasNextPage: rows.length > limit,
     endCursor: edges.at(-1)?.cursor ?? null,
-    totalCount: () => countEvents(db, query),
+    totalCount,
   };
 }
 
-/** A request-scoped loader of events by id: one query for all the events a request asks for. */
-export function createEventLoader(db: Database): DataLoader<number, DbEvent | null> {
-  return new DataLoader(async (ids) => {
-    const byId = new Map((await findEventsByIds(db, ids)).map((event) => [event.id, event]));
-    return ids.map((id) => byId.get(id) ?? null);
-  });
+/**
+ * Fetches events by id for every request at once: loads made in the same tick, by any number of concurrent
+ * requests, become one query. It caches nothing, so no request ever sees another's data, only shares its round trip.
+ */
+export function createEventBatcher(db: Database): DataLoader<number, DbEvent | null> {
+  return new DataLoader(
+    async (ids) => {
+      const byId = new Map((await findEventsByIds(db, ids)).map((event) => [event.id, event]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    // setImmediate, not DataLoader's default microtask: requests arrive in separate I/O callbacks, and the batch
+    // should gather every load of one event-loop turn.
+    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
+}
+
+/** A request-scoped loader of events by id: each event is fetched once per request, through the shared batcher. */
+export function createEventLoader(batcher: DataLoader<number, DbEvent | null>): DataLoader<number, DbEvent | null> {
+  return new DataLoader((ids) => batcher.loadMany(ids));
 }
 
 /** Creates a venue (admin only). */
