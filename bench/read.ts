@@ -361,10 +361,15 @@ async function main(): Promise<number> {
     ),
   );
   results.push(await runCase('search (c)', search, settings.connections));
+  // The trivial query runs first against a server whose JIT is still cold; it runs again at the end, and the
+  // better of the two runs is the ceiling, so the ratios are never flattered by a cold first run.
+  results.push(await runCase('trivial (again)', '{ __typename }', settings.connections));
 
-  const [trivial, bitmap, , searchResult] = results as [CaseResult, CaseResult, CaseResult, CaseResult];
+  const [first, bitmap, , searchResult, last] = results as [CaseResult, CaseResult, CaseResult, CaseResult, CaseResult];
+  const trivial = first.requestsPerSecond >= last.requestsPerSecond ? first : last;
   const share = (r: CaseResult) => (trivial.requestsPerSecond > 0 ? (100 * r.requestsPerSecond) / trivial.requestsPerSecond : 0);
 
+  console.log(`\nceiling: the ${trivial === first ? 'first' : 'second'} trivial run, ${trivial.requestsPerSecond.toFixed(0)} req/s`);
   console.log('\n| case | connections | req/s | p50 ms | p99 ms | bytes/response | % of trivial req/s |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {

