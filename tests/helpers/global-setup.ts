@@ -3,9 +3,19 @@
 import { createPostgresDatabase } from '../../datasources/postgres/pool.js';
 import { migrate } from '../../datasources/postgres/migrate.js';
 import { seedDemo } from '../../datasources/seed/seed.js';
-import { adminQuery, databaseUrl, TEMPLATE_DATABASE, TEST_DATABASE_URL, TEST_REDIS_URL, testRedis } from './services.js';
+import type { TestProject } from 'vitest/node';
+import { adminQuery, databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL, testRedis } from './services.js';
 
-export default async function setup(): Promise<void> {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The migrated, seeded database that each test file clones; one per test run. */
+    templateDatabase: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // A template of its own per run, so that two runs on one machine never drop each other's.
+  const template = `onsale_test_template_${process.pid}_${Date.now()}`;
   try {
     await adminQuery('SELECT 1');
   } catch (error) {
@@ -19,15 +29,14 @@ export default async function setup(): Promise<void> {
   } finally {
     redis.disconnect();
   }
-  await adminQuery(
-    `DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`,
-    `CREATE DATABASE ${TEMPLATE_DATABASE}`,
-  );
-  const db = createPostgresDatabase(databaseUrl(TEMPLATE_DATABASE), { max: 2 });
+  await adminQuery(`CREATE DATABASE ${template}`);
+  const db = createPostgresDatabase(databaseUrl(template), { max: 2 });
   try {
     await migrate(db);
     await seedDemo(db);
   } finally {
     await db.close();
   }
+  project.provide('templateDatabase', template);
+  return () => adminQuery(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
 }

@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { signToken } from '../../server/auth.js';
 import { startApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { adminQuery, databaseUrl, TEMPLATE_DATABASE, TEST_REDIS_URL } from './services.js';
+import { inject } from 'vitest';
+import { adminQuery, databaseUrl, TEST_REDIS_URL } from './services.js';
 
 /** The two ways Onsale runs: real Postgres and Redis, or embedded Postgres and in-process pub/sub. */
 export type Mode = 'postgres' | 'embedded';
@@ -38,7 +39,7 @@ export interface TestServer {
  */
 export async function startTestServer(mode: Mode, env: Record<string, string> = {}): Promise<TestServer> {
   const database = `onsale_test_${randomUUID().replaceAll('-', '')}`;
-  if (mode === 'postgres') await adminQuery(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DATABASE}`);
+  if (mode === 'postgres') await adminQuery(`CREATE DATABASE ${database} TEMPLATE ${inject('templateDatabase')}`);
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',

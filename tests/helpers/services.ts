@@ -4,7 +4,6 @@ import pg from 'pg';
 /** Where the integration tests find real Postgres and Redis (CI starts both on localhost). */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const TEMPLATE_DATABASE = 'onsale_test_template';
 
 /** The URL of database `name` on the test server. */
 export function databaseUrl(name: string): string {
