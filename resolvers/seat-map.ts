@@ -1,6 +1,7 @@
 import { encodeId } from '../domain/ids.js';
-import { seatStatus } from '../domain/seat-map/seat-map.rules.js';
+import { chargeListedSeats, seatStatus } from '../domain/seat-map/seat-map.rules.js';
 import type { Resolvers } from './__generated__/types.js';
+import { selectsField } from './selection.js';
 
 // The seat-level fields are plain properties of cached layout objects, so graphql-js's default resolver
 // reads them: a 20,000-seat listing allocates one small object per seat and calls no resolver per field.
@@ -11,8 +12,9 @@ export const seatMapResolvers: Resolvers = {
     seatCount: ({ event }) => event.capacity,
     availableCount: ({ availability }) => availability.availableCount,
     availability: ({ availability }) => availability.bitmap,
-    async sections({ event, availability }, _, { services }) {
-      const layout = await services.seatMaps.layout(event.id, event.currency);
+    async sections({ event, availability }, _, context, info) {
+      if (selectsField(info, 'rows', 'seats')) context.listedSeats = chargeListedSeats(context.listedSeats, event.capacity);
+      const layout = await context.services.seatMaps.layout(event.id, event.currency);
       return layout.sections.map((section) => ({ ...section, statuses: availability.statuses }));
     },
   },

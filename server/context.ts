@@ -31,10 +31,12 @@ export interface Context {
   requestId: string;
   log: Logger;
   loaders: Loaders;
+  /** Seat objects this operation has listed so far (bounded per request, see chargeListedSeats). */
+  listedSeats: number;
 }
 
 /** A fresh context for one operation by `caller`. */
 export function createContext(services: Services, caller: Caller, requestId: string): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) } };
+  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
 }

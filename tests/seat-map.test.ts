@@ -139,6 +139,17 @@ describe.each(modes)('seat maps (%s)', (mode) => {
     expect(cache.rebuilds - rebuildsBefore).toBe(2);
   });
 
+  it('bounds the seats one request may list: QUERY_TOO_COMPLEX past 200,000, the bitmap unbounded', async () => {
+    const listing = (n: number, fields: string) =>
+      `{ ${Array.from({ length: n }, (_, i) => `e${i}: event(id: "evt_${stadiumId}") { seatMap { ${fields} } }`).join(' ')} }`;
+    const ten = ok(await server.gql(listing(10, 'sections { rows { seats { ordinal } } }')));
+    expect(Object.keys(ten)).toHaveLength(10);
+    const eleven = await server.gql(listing(11, '...Seats') + ' fragment Seats on SeatMap { sections { rows { seats { ordinal } } } }');
+    expect(eleven.errors!.map((error) => error.extensions!.code)).toEqual(['QUERY_TOO_COMPLEX']);
+    const bitmaps = ok(await server.gql(listing(30, 'availability sections { name }')));
+    expect(Object.keys(bitmaps)).toHaveLength(30);
+  });
+
   it('serves seat maps of several events in one request', async () => {
     const { events } = ok(await server.gql(`{ events(first: 10) { edges { node { capacity seatMap { seatCount availability } } } } }`));
     for (const { node } of events.edges) {

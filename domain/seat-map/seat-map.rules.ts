@@ -1,3 +1,22 @@
+import { QueryTooComplexError } from '../errors.js';
+
+/**
+ * How many seat objects one request may list: the largest event there can be. Listing seats costs about a
+ * thousand times the bitmap, so without a bound one request could ask for millions (aliases, many events).
+ */
+export const MAX_LISTED_SEATS_PER_REQUEST = 200_000;
+
+/** Adds `seats` to what a request has listed; QUERY_TOO_COMPLEX past the per-request bound. */
+export function chargeListedSeats(listedSoFar: number, seats: number): number {
+  const total = listedSoFar + seats;
+  if (total > MAX_LISTED_SEATS_PER_REQUEST) {
+    throw new QueryTooComplexError(
+      `this request lists ${total} seats, more than ${MAX_LISTED_SEATS_PER_REQUEST}: list one seat map per request, or use availability`,
+    );
+  }
+  return total;
+}
+
 /** How a seat's status is stored in a status string: one letter per ordinal. */
 export type StatusLetter = 'A' | 'H' | 'B';
 export type SeatStatus = 'AVAILABLE' | 'HELD' | 'BOOKED';
