@@ -1,5 +1,6 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { DomainError } from '../domain/errors.js';
+import { isStorableInstant } from '../domain/input.js';
 
 // RFC 3339 date-time with a mandatory offset (Z or ±hh:mm); fractions of a second are kept to the millisecond.
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/i;
@@ -14,14 +15,15 @@ function parseRfc3339(value: unknown): Date | null {
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
   const valid = month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59
     && second! <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
-  return valid ? new Date(value as string) : null;
+  const date = new Date(value as string);
+  return valid && isStorableInstant(date.getTime()) ? date : null;
 }
 
 function parse(value: unknown): Date {
   const date = parseRfc3339(value);
   if (!date) {
     // graphql-js prefixes this message with the variable or argument it was given for.
-    throw new DomainError('BAD_USER_INPUT', `expected an RFC 3339 date-time such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
+    throw new DomainError('BAD_USER_INPUT', `expected an RFC 3339 date-time between years 0001 and 9999, such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
   }
   return date;
 }

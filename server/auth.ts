@@ -18,7 +18,8 @@ export async function signToken(secret: string, sub: string, options: { admin?: 
 /** The caller a bearer token speaks for; UNAUTHENTICATED when it is malformed, mis-signed or expired. */
 export async function callerFromToken(secret: string, token: string): Promise<Caller> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'] });
+    // A token without an expiry would be good forever: refuse it.
+    const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 200) {
       throw new Error('no subject');
     }

@@ -15,6 +15,7 @@ import { apolloPlugins } from './plugins.js';
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 const requestIdPattern = /^[\w.:-]{1,100}$/;
+const routes = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -26,6 +27,14 @@ function send(res: ServerResponse, status: number, body: unknown, contentType = 
   res.statusCode = status;
   res.setHeader('content-type', contentType);
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'malformed request URL');
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -80,15 +89,21 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   let whenIdle: (() => void) | undefined;
   const httpServer = createServer((req, res) => {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = ['/graphql', '/healthz', '/readyz', '/metrics'].includes(url.pathname) ? url.pathname : 'other';
-    res.on('finish', () => {
-      metrics.httpRequests.observe({ route, status: res.statusCode }, (performance.now() - started) / 1000);
-    });
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
-    handle(req, res, url, requestId).catch((error: unknown) => {
+    let route = 'other';
+    res.on('finish', () => {
+      metrics.httpRequests.observe({ route, status: res.statusCode }, (performance.now() - started) / 1000);
+    });
+    // Everything that can throw, URL parsing included, runs inside the promise: a malformed request answers
+    // 400 or 500 and never reaches the process as an uncaught exception.
+    const handled = (async () => {
+      const url = parseUrl(req.url);
+      if (routes.has(url.pathname)) route = url.pathname;
+      await handle(req, res, url, requestId);
+    })();
+    handled.catch((error: unknown) => {
       if (error instanceof HttpError) return send(res, error.status, { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
       log.error({ err: error, requestId }, 'request failed');
       if (!res.headersSent) send(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });

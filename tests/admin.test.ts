@@ -96,6 +96,7 @@ describe.each(modes)('admin mutations (%s)', (mode) => {
     ['a hold shorter than a minute', { holdDurationSeconds: 10 }, 'input.holdDurationSeconds'],
     ['a waiting room opening after the sale', { waitingRoom: { opensAt: '2027-03-02T00:00:00Z', admissionsPerMinute: 10 } }, 'input.waitingRoom.opensAt'],
     ['a malformed venue id', { venueId: 'evt_1' }, 'input.venueId'],
+    ['a NUL in the performer', { performer: 'The\u0000Band' }, 'input.performer'],
   ];
   it.each(badInputs)('rejects %s with BAD_USER_INPUT naming the field, and writes nothing', async (_, overrides, field) => {
     const before = await counts();
@@ -135,13 +136,18 @@ describe.each(modes)('admin mutations (%s)', (mode) => {
     const response = await server.gql(CREATE_VENUE, { input: { name: 'X', city: '', country: 'Z' } }, admin);
     expect(codes(response)).toEqual(['BAD_USER_INPUT']);
     expect(response.errors![0]!.extensions!.field).toBe('input.city');
+    const nul = await server.gql(CREATE_VENUE, { input: { name: 'X\u0000', city: 'Y', country: 'Z' } }, admin);
+    expect(nul.errors![0]!.extensions!.field).toBe('input.name');
   });
 
-  it('rejects a forged, expired or malformed token with UNAUTHENTICATED and HTTP 401', async () => {
+  it('rejects a forged, expired, never-expiring or malformed token with UNAUTHENTICATED and HTTP 401', async () => {
     const { signToken } = await import('../server/auth.js');
     const forged = await signToken('another-secret-that-is-at-least-32-chars', 'admin-1', { admin: true });
     const expired = await signToken(server.app.services.config.jwtSecret, 'admin-1', { admin: true, expiresIn: '-1m' });
-    for (const token of [forged, expired, 'not-a-jwt']) {
+    const { SignJWT } = await import('jose');
+    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-1')
+      .sign(new TextEncoder().encode(server.app.services.config.jwtSecret));
+    for (const token of [forged, expired, forever, 'not-a-jwt']) {
       const response = await server.gql(CREATE_VENUE, { input: { name: 'X', city: 'Y', country: 'Z' } }, token);
       expect(response.status).toBe(401);
       expect(codes(response)).toEqual(['UNAUTHENTICATED']);

@@ -165,6 +165,17 @@ describe.each(modes)('events and search (%s)', (mode) => {
     expect(codes(literal)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('rejects dates Postgres cannot store and NUL characters in filters, naming the filter', async () => {
+    for (const startsAfter of ['0000-01-01T00:00:00Z', '9999-12-31T23:59:59-23:59']) {
+      expect(codes(await server.gql(SEARCH, { filter: { startsAfter } })), startsAfter).toEqual(['BAD_USER_INPUT']);
+    }
+    for (const field of ['city', 'category']) {
+      const response = await server.gql(SEARCH, { filter: { [field]: 'Lon\u0000don' } });
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.extensions!.field).toBe(`filter.${field}`);
+    }
+  });
+
   it('rejects search text that is too long', async () => {
     const response = await server.gql(SEARCH, { filter: { text: 'x'.repeat(201) } });
     expect(codes(response)).toEqual(['BAD_USER_INPUT']);

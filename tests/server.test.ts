@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -68,6 +69,20 @@ describe.each(modes)('server (%s)', (mode) => {
     expect(server.logs.some((line) => line.requestId === 'req-abc-123' && line.operationName === 'Ping')).toBe(true);
     const generated = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers a malformed request line with 400 and keeps serving', async () => {
+    const { port } = new URL(server.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+      socket.setTimeout(5_000, () => socket.end());
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(ok(await server.gql('{ __typename }'))).toEqual({ __typename: 'Query' });
   });
 
   it('refuses bodies over 1 MiB (413) and malformed JSON (400)', async () => {

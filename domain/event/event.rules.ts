@@ -1,4 +1,5 @@
 import { BadUserInputError } from '../errors.js';
+import { checkText, isStorableInstant } from '../input.js';
 import type { EventKey } from '../../datasources/postgres/events.sql.js';
 
 export const MAX_PAGE_SIZE = 100;
@@ -7,7 +8,6 @@ export const MAX_SECTIONS = 200;
 export const MAX_ROWS_PER_SECTION = 702;
 export const MAX_SEATS_PER_ROW = 1_000;
 const MAX_SEARCH_WORDS = 10;
-const MAX_DATE_MS = 8.64e15;
 const MAX_ID = 2 ** 31 - 1;
 
 /** Row labels: A…Z, then AA…ZZ (702 in all), as venues letter their rows. */
@@ -55,7 +55,7 @@ export function decodeCursor(cursor: string, ranked: boolean): EventKey {
   if (Array.isArray(parsed) && parsed.length === 3) {
     const [rank, time, id] = parsed as unknown[];
     const rankOk = ranked ? typeof rank === 'number' && Number.isFinite(rank) : rank === null;
-    const timeOk = Number.isSafeInteger(time) && Math.abs(time as number) <= MAX_DATE_MS;
+    const timeOk = Number.isSafeInteger(time) && isStorableInstant(time as number);
     if (rankOk && timeOk && Number.isInteger(id) && (id as number) > 0 && (id as number) <= MAX_ID) {
       return { rank: rank as number | null, startsAt: new Date(time as number), id: id as number };
     }
@@ -83,12 +83,6 @@ export interface EventSpec {
   currency: string;
   sections: SectionLayout[];
   waitingRoom: { opensAt: Date; admissionsPerMinute: number; admissionWindowSeconds: number } | null;
-}
-
-function checkText(field: string, value: string, max: number): void {
-  if (value.trim().length === 0 || value.length > max) {
-    throw new BadUserInputError(field, `must be 1 to ${max} characters, not blank`);
-  }
 }
 
 function checkInt(field: string, value: number, min: number, max: number): void {

@@ -6,7 +6,8 @@ import { insertSections, type NewSection } from '../../datasources/postgres/sect
 import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
 import { insertVenue, type DbVenue } from '../../datasources/postgres/venues.sql.js';
 import { requireAdmin, type Caller } from '../caller.js';
-import { BadUserInputError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
+import { checkText } from '../input.js';
 import { decodeCursor, encodeCursor, pageSize, rowLabel, toPrefixQuery, validateEventSpec, type EventSpec } from './event.rules.js';
 
 export interface EventFilter {
@@ -36,6 +37,8 @@ export async function searchEvents(
 ): Promise<EventPage> {
   const limit = pageSize(args.first);
   const filter = args.filter ?? {};
+  if (filter.city != null) checkText('filter.city', filter.city, 100);
+  if (filter.category != null) checkText('filter.category', filter.category, 50);
   const query: EventQuery = {
     tsquery: filter.text ? toPrefixQuery(filter.text) : undefined,
     city: orUndefined(filter.city),
@@ -86,12 +89,7 @@ export async function createVenue(
   input: { name: string; city: string; country: string },
 ): Promise<DbVenue> {
   requireAdmin(caller);
-  for (const [field, max] of [['name', 200], ['city', 100], ['country', 100]] as const) {
-    const value = input[field];
-    if (value.trim().length === 0 || value.length > max) {
-      throw new BadUserInputError(`input.${field}`, `must be 1 to ${max} characters, not blank`);
-    }
-  }
+  for (const [field, max] of [['name', 200], ['city', 100], ['country', 100]] as const) checkText(`input.${field}`, input[field], max);
   return insertVenue(db, { name: input.name.trim(), city: input.city.trim(), country: input.country.trim() });
 }
 
