@@ -2,18 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { anonymous, type Caller } from '../domain/caller.js';
 import { DomainError } from '../domain/errors.js';
 import { resolveCaller } from './auth.js';
 import { createContext, type Context, type Services } from './context.js';
-import { formatError, logInternalErrors, toHttpGraphQLError } from './errors.js';
+import { formatError, toHttpGraphQLError } from './errors.js';
+import { createInFlight } from './inflight.js';
 import type { Metrics } from './metrics.js';
 import { apolloPlugins } from './plugins.js';
+import { attachWebSocketServer } from './websocket.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 const requestIdPattern = /^[\w.:-]{1,100}$/;
 const routes = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
 
@@ -59,11 +57,6 @@ async function parseBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const credentials = (source: { authorization?: unknown; apiKey?: unknown } | undefined | null) => ({
-  authorization: source?.authorization,
-  apiKey: source?.apiKey,
-});
-
 /** The parts of a running server that the app starts and stops. */
 export interface HttpParts {
   httpServer: Server;
@@ -84,9 +77,8 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   const { config, log } = services;
   let draining = false;
   // Apollo's drain follows sockets; an operation whose client hung up has no socket but may still be running,
-  // and must finish before the pools close.
-  let executing = 0;
-  let whenIdle: (() => void) | undefined;
+  // and must finish before the pools close. WebSocket operations are counted too.
+  const inFlight = createInFlight();
   const httpServer = createServer((req, res) => {
     const started = performance.now();
     const header = req.headers['x-request-id'];
@@ -157,12 +149,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
-    executing++;
-    try {
-      await respond(req, res, url, requestId);
-    } finally {
-      if (--executing === 0) whenIdle?.();
-    }
+    await inFlight.track(() => respond(req, res, url, requestId));
   }
 
   async function respond(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
@@ -174,10 +161,10 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: url.search, body: await parseBody(req) },
       context: async () => {
         try {
-          const caller = await resolveCaller(config.jwtSecret, credentials({
+          const caller = await resolveCaller(config.jwtSecret, {
             authorization: req.headers.authorization,
             apiKey: req.headers['x-api-key'],
-          }));
+          });
           return createContext(services, caller, requestId);
         } catch (error) {
           throw error instanceof DomainError ? toHttpGraphQLError(error, 401) : error;
@@ -191,38 +178,13 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     res.end();
   }
 
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_WS_MESSAGE_BYTES });
-  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
-    {
-      schema,
-      // Bad credentials: returning false closes the socket with 4403 Forbidden.
-      onConnect: async (ctx) => {
-        try {
-          ctx.extra.caller = await resolveCaller(config.jwtSecret, credentials(ctx.connectionParams));
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      context: (ctx) => createContext(services, ctx.extra.caller ?? anonymous, randomUUID()),
-      onNext: (_ctx, _id, _payload, args, result) => {
-        if (!result.errors) return;
-        logInternalErrors((args.contextValue as Context).log, result.errors);
-        return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) };
-      },
-      onError: (_ctx, _id, _payload, errors) => {
-        logInternalErrors(log, errors);
-        return errors.map((error) => formatError(error.toJSON(), error));
-      },
-    },
-    wss,
-  );
+  const webSockets = attachWebSocketServer(httpServer, services, schema, inFlight);
 
   return {
     httpServer,
     apollo,
-    closeWebSockets: async () => wsServer.dispose(),
+    closeWebSockets: webSockets.close,
     setDraining: () => void (draining = true),
-    idle: () => (executing === 0 ? Promise.resolve() : new Promise<void>((resolve) => (whenIdle = resolve))),
+    idle: inFlight.idle,
   };
 }

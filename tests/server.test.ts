@@ -13,6 +13,17 @@ function wsQuery(client: ReturnType<TestServer['ws']>, query: string): Promise<R
   });
 }
 
+/** Runs one operation over a graphql-ws client and resolves with the error codes it fails with. */
+function wsErrorCodes(client: ReturnType<TestServer['ws']>, query: string, variables?: Record<string, unknown>): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    client.subscribe({ query, variables }, {
+      next: (value) => (value.errors ? resolve(value.errors.map((e: any) => e.extensions?.code)) : reject(new Error('expected errors'))),
+      error: (errors) => resolve((errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code ?? 'none')),
+      complete: () => {},
+    });
+  });
+}
+
 /** Opens a raw WebSocket with the graphql-transport-ws protocol and resolves with the close code. */
 function closeCodeAfterInit(url: string, payload: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -106,9 +117,15 @@ describe.each(modes)('server (%s)', (mode) => {
     expect(await closeCodeAfterInit(server.url, { apiKey: 'unknown-key' })).toBe(4403);
   });
 
-  it('keeps error codes over WebSocket', async () => {
-    const result = await wsQuery(server.ws(), '{ event(id: "bogus") { id } }');
-    expect(result.errors.map((error: any) => error.extensions.code)).toEqual(['BAD_USER_INPUT']);
+  it('gives WebSocket clients the error codes HTTP clients get', async () => {
+    const client = server.ws();
+    expect(await wsErrorCodes(client, '{ event(id: "bogus") { id } }')).toEqual(['BAD_USER_INPUT']);
+    expect(await wsErrorCodes(client, '{ evnts { totalCount } }')).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(await wsErrorCodes(client, '{ events(')).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(await wsErrorCodes(client, 'query($n: Int) { events(first: $n) { totalCount } }', { n: 'x' })).toEqual(['BAD_USER_INPUT']);
+    expect(await wsErrorCodes(client, 'query($id: ID!) { event(id: $id) { id } }')).toEqual(['BAD_USER_INPUT']);
+    expect(await wsErrorCodes(client, 'query A { viewer { id } } query B { viewer { id } }')).toEqual(['BAD_REQUEST']);
+    expect(server.logs.filter((line) => line.msg === 'internal error')).toEqual([]);
   });
 });
 
@@ -140,6 +157,8 @@ describe('server faults and shutdown (postgres)', () => {
     try {
       const response = await server.gql('{ __schema { types { name } } }');
       expect(codes(response)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      const overWebSocket = await wsErrorCodes(server.ws(), '{ __schema { types { name } } }');
+      expect(new Set(overWebSocket)).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
       const page = await fetch(server.url, { headers: { accept: 'text/html' } });
       expect(await page.text()).not.toContain('sandbox');
       expect(ok(await server.gql('{ events(first: 1) { totalCount } }')).events.totalCount).toBeGreaterThan(50);
@@ -157,16 +176,12 @@ describe('server faults and shutdown (postgres)', () => {
       // An exclusive lock makes the next read wait in Postgres: a request that is provably in flight.
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
-      const socketClosed = new Promise<number>((resolve) => {
-        const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+      const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
+      const socketClosed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+      await new Promise<void>((resolve) => {
         socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
-        socket.on('message', () => resolve(-1));
-        socket.on('close', (code) => resolve(code));
-      }).then(() => new Promise<number>((resolve) => {
-        // Connected: now wait for the close that stop() causes.
-        const socket = new WebSocket(server.url.replace('http', 'ws'), 'graphql-transport-ws');
-        socket.on('close', (code) => resolve(code));
-      }));
+        socket.once('message', () => resolve());
+      });
       const inFlight = server.gql('{ event(id: "evt_1") { title } }');
       await waitFor(async () => {
         const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`);
@@ -179,7 +194,7 @@ describe('server faults and shutdown (postgres)', () => {
       expect(response.status).toBe(200);
       expect(ok(response).event.title).toBeTruthy();
       await stopped;
-      expect([1001, 1006]).toContain(await socketClosed);
+      expect(await socketClosed).toBe(1001);
     } finally {
       await locker.end();
       await server.stop();
