@@ -49,7 +49,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     log,
     db,
     pubsub: openPubSub(config, options.redisPrefix),
-    seatMaps: createSeatMapCache(db, config.seatMapCacheEvents),
+    seatMaps: createSeatMapCache(db, config.seatMapCacheSeats),
     eventBatcher: createEventBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());

@@ -31,7 +31,7 @@ const schema = z.object({
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEED_DEMO: z.enum(['auto', 'always', 'never']).default('auto'),
     SHUTDOWN_TIMEOUT_MS: integer(0, 60_000, 10_000),
-    SEAT_MAP_CACHE_EVENTS: integer(1, 100_000, 256),
+    SEAT_MAP_CACHE_SEATS: integer(200_000, 1_000_000_000, 2_000_000),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -51,7 +51,8 @@ export interface Config {
   /** `auto` seeds the demo into an empty embedded database; `always` into any empty database. */
   seedDemo: 'auto' | 'always' | 'never';
   shutdownTimeoutMs: number;
-  seatMapCacheEvents: number;
+  /** Seats' worth of layouts (about 130 bytes a seat) and of availability snapshots each instance keeps. */
+  seatMapCacheSeats: number;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -84,6 +85,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    seatMapCacheEvents: e.SEAT_MAP_CACHE_EVENTS,
+    seatMapCacheSeats: e.SEAT_MAP_CACHE_SEATS,
   };
 }

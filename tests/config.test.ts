@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       seedDemo: 'auto',
       shutdownTimeoutMs: 10_000,
-      seatMapCacheEvents: 256,
+      seatMapCacheSeats: 2_000_000,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();

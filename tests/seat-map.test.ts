@@ -150,6 +150,17 @@ describe.each(modes)('seat maps (%s)', (mode) => {
     expect(Object.keys(bitmaps)).toHaveLength(30);
   });
 
+  it('builds the seat maps of a whole page of events with a fixed number of statements', async () => {
+    await db().query(`UPDATE seats SET status = 'booked', booking_id = gen_random_uuid() WHERE ordinal = 0 AND status = 'available'`);
+    const bitmaps = await countQueries(async () => {
+      const { events } = ok(await server.gql(`{ events(first: 100) { edges { node { seatMap { availability } } } } }`));
+      expect(events.edges.length).toBeGreaterThan(50);
+    });
+    expect(bitmaps).toBe(2);
+    const layouts = await countQueries(() => server.gql(`{ events(first: 30) { edges { node { seatMap { sections { name } } } } } }`));
+    expect(layouts).toBeLessThanOrEqual(3);
+  });
+
   it('serves seat maps of several events in one request', async () => {
     const { events } = ok(await server.gql(`{ events(first: 10) { edges { node { capacity seatMap { seatCount availability } } } } }`));
     for (const { node } of events.edges) {

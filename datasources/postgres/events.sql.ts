@@ -172,15 +172,18 @@ export interface NewEvent {
 export async function insertEvent(db: Queryable, event: NewEvent): Promise<number | null> {
   const wr = event.waitingRoom;
   const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO events (venue_id, title, performer, category, starts_at, on_sale_at, currency,
-       max_tickets_per_user, hold_duration_seconds, capacity, available_count, price_min, price_max,
-       wr_opens_at, wr_admissions_per_minute, wr_admission_window_seconds, wr_raffle_seed, wr_raffle_commitment,
-       search)
-     SELECT v.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17,
-            setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $2), 'B')
-              || setweight(to_tsvector('simple', v.name || ' ' || v.city), 'C')
-       FROM venues v WHERE v.id = $1
-     RETURNING id`,
+    `WITH event AS (
+       INSERT INTO events (venue_id, title, performer, category, starts_at, on_sale_at, currency,
+         max_tickets_per_user, hold_duration_seconds, capacity, price_min, price_max,
+         wr_opens_at, wr_admissions_per_minute, wr_admission_window_seconds, wr_raffle_seed, wr_raffle_commitment,
+         search)
+       SELECT v.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+              setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $2), 'B')
+                || setweight(to_tsvector('simple', v.name || ' ' || v.city), 'C')
+         FROM venues v WHERE v.id = $1
+       RETURNING id, capacity),
+     inventory AS (INSERT INTO event_inventory (event_id, available_count) SELECT id, capacity FROM event)
+     SELECT id FROM event`,
     [
       event.venueId, event.title, event.performer, event.category, event.startsAt, event.onSaleAt,
       event.currency, event.maxTicketsPerUser, event.holdDurationSeconds, event.capacity, event.priceMin,

@@ -19,6 +19,7 @@ export async function insertSeatsFromSections(db: Queryable, eventId: number, ro
 
 /** A seat's place in the layout; the layout of an event never changes. */
 export interface DbSeatPlace {
+  eventId: number;
   ordinal: number;
   sectionId: number;
   rowLabel: string;
@@ -27,33 +28,34 @@ export interface DbSeatPlace {
 
 const seatPlaces: Statement = {
   name: 'seat_places',
-  text: `SELECT ordinal, section_id AS "sectionId", row_label AS "rowLabel", seat_number AS "seatNumber"
-       FROM seats WHERE event_id = $1 ORDER BY ordinal`,
+  text: `SELECT event_id AS "eventId", ordinal, section_id AS "sectionId", row_label AS "rowLabel", seat_number AS "seatNumber"
+       FROM seats WHERE event_id = ANY($1::int[]) ORDER BY event_id, ordinal`,
 };
 
-/** Every seat of an event in ordinal order. */
-export async function findSeatPlaces(db: Queryable, eventId: number): Promise<DbSeatPlace[]> {
-  return (await db.query<DbSeatPlace>(seatPlaces, [eventId])).rows;
+/** Every seat of these events, by event, then in ordinal order. */
+export async function findSeatPlaces(db: Queryable, eventIds: readonly number[]): Promise<DbSeatPlace[]> {
+  return (await db.query<DbSeatPlace>(seatPlaces, [eventIds])).rows;
 }
 
 /** Seat statuses of an event as one string, one letter per ordinal: A(vailable), H(eld), B(ooked). */
 export interface DbSeatStatuses {
+  eventId: number;
   version: number;
   statuses: string;
 }
 
-// One statement, so the version and the statuses come from the same snapshot.
+// One statement, so each event's version and statuses come from the same snapshot.
 const seatStatuses: Statement = {
   name: 'seat_statuses',
-  text: `SELECT e.seat_map_version AS version,
+  text: `SELECT i.event_id AS "eventId", i.seat_map_version AS version,
             string_agg(CASE s.status WHEN 'available' THEN 'A' WHEN 'held' THEN 'H' ELSE 'B' END, '' ORDER BY s.ordinal)
               AS statuses
-       FROM events e JOIN seats s ON s.event_id = e.id
-      WHERE e.id = $1
-      GROUP BY e.id`,
+       FROM event_inventory i JOIN seats s ON s.event_id = i.event_id
+      WHERE i.event_id = ANY($1::int[])
+      GROUP BY i.event_id`,
 };
 
-/** The statuses of every seat of an event and the seat-map version they belong to; null for no such event. */
-export async function findSeatStatuses(db: Queryable, eventId: number): Promise<DbSeatStatuses | null> {
-  return (await db.query<DbSeatStatuses>(seatStatuses, [eventId])).rows[0] ?? null;
+/** The statuses of every seat of these events and the seat-map version they belong to; absent events are left out. */
+export async function findSeatStatuses(db: Queryable, eventIds: readonly number[]): Promise<DbSeatStatuses[]> {
+  return (await db.query<DbSeatStatuses>(seatStatuses, [eventIds])).rows;
 }

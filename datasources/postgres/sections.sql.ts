@@ -31,14 +31,14 @@ export async function insertSections(db: Queryable, eventId: number, sections: r
   );
 }
 
-const sectionsOfEvent: Statement = {
-  name: 'sections_of_event',
+const sectionsOfEvents: Statement = {
+  name: 'sections_of_events',
   text: `SELECT id, event_id AS "eventId", position, name, price, row_count AS "rowCount",
             seats_per_row AS "seatsPerRow", first_ordinal AS "firstOrdinal"
-       FROM sections WHERE event_id = $1 ORDER BY position`,
+       FROM sections WHERE event_id = ANY($1::int[]) ORDER BY event_id, position`,
 };
 
-/** An event's sections in seat-map order. */
-export async function findSectionsOfEvent(db: Queryable, eventId: number): Promise<DbSection[]> {
-  return (await db.query<DbSection>(sectionsOfEvent, [eventId])).rows;
+/** The sections of these events, by event, then in seat-map order. */
+export async function findSectionsOfEvents(db: Queryable, eventIds: readonly number[]): Promise<DbSection[]> {
+  return (await db.query<DbSection>(sectionsOfEvents, [eventIds])).rows;
 }

@@ -1,6 +1,7 @@
+import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../../datasources/db.js';
-import { findSectionsOfEvent } from '../../datasources/postgres/sections.sql.js';
+import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
 import { findSeatPlaces, findSeatStatuses } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
 import { availabilityBitmap } from './seat-map.rules.js';
@@ -57,48 +58,76 @@ export interface SeatMapCache {
   readonly rebuilds: number;
 }
 
-async function buildLayout(db: Database, eventId: number, currency: string): Promise<SeatMapLayout> {
-  const [sections, places] = await Promise.all([findSectionsOfEvent(db, eventId), findSeatPlaces(db, eventId)]);
-  const layoutSections = new Map<number, LayoutSection>();
-  for (const section of sections) {
-    const price = { amount: section.price, currency };
-    layoutSections.set(section.id, {
-      id: encodeId('sec', section.id),
-      name: section.name,
-      price,
-      seatCount: section.rowCount * section.seatsPerRow,
-      rows: [],
-    });
-  }
-  // Seats arrive in ordinal order, which is section, row, seat order: a new row starts when the label changes.
-  for (const place of places) {
-    const section = layoutSections.get(place.sectionId)!;
-    let row = section.rows.at(-1);
-    if (row?.label !== place.rowLabel) section.rows.push((row = { label: place.rowLabel, seats: [] }));
-    row.seats.push({
-      id: encodeSeatId(eventId, place.ordinal),
-      row: place.rowLabel,
-      number: place.seatNumber,
-      ordinal: place.ordinal,
-      price: section.price,
-    });
-  }
-  return { eventId, seatCount: places.length, sections: [...layoutSections.values()] };
+/** Groups rows by event id, keeping their order. */
+function byEvent<T extends { eventId: number }>(rows: T[]): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) groups.set(row.eventId, [...(groups.get(row.eventId) ?? []), row]);
+  return groups;
 }
 
-async function buildAvailability(db: Database, eventId: number): Promise<Availability> {
-  const row = await findSeatStatuses(db, eventId);
-  if (!row) throw new Error(`event ${eventId} has no seats`);
-  return { eventId, version: row.version, statuses: row.statuses, ...availabilityBitmap(row.statuses) };
-}
-
-/** A seat-map cache over `db` that keeps at most `maxEvents` events of each kind. */
-export function createSeatMapCache(db: Database, maxEvents: number): SeatMapCache {
-  const layouts = new LRUCache<number, SeatMapLayout, string>({
-    max: maxEvents,
-    fetchMethod: (eventId, _stale, { context: currency }) => buildLayout(db, eventId, currency),
+/** Builds the layouts of several events with two statements, whatever their number. */
+async function buildLayouts(db: Database, keys: readonly { eventId: number; currency: string }[]): Promise<SeatMapLayout[]> {
+  const ids = keys.map((key) => key.eventId);
+  const [sections, places] = await Promise.all([findSectionsOfEvents(db, ids), findSeatPlaces(db, ids)]);
+  const sectionsByEvent = byEvent(sections);
+  const placesByEvent = byEvent(places);
+  return keys.map(({ eventId, currency }) => {
+    const layoutSections = new Map<number, LayoutSection>();
+    for (const section of sectionsByEvent.get(eventId) ?? []) {
+      layoutSections.set(section.id, {
+        id: encodeId('sec', section.id),
+        name: section.name,
+        price: { amount: section.price, currency },
+        seatCount: section.rowCount * section.seatsPerRow,
+        rows: [],
+      });
+    }
+    // Seats arrive in ordinal order, which is section, row, seat order: a new row starts when the label changes.
+    const eventPlaces = placesByEvent.get(eventId) ?? [];
+    for (const place of eventPlaces) {
+      const section = layoutSections.get(place.sectionId)!;
+      let row = section.rows.at(-1);
+      if (row?.label !== place.rowLabel) section.rows.push((row = { label: place.rowLabel, seats: [] }));
+      row.seats.push({
+        id: encodeSeatId(eventId, place.ordinal),
+        row: place.rowLabel,
+        number: place.seatNumber,
+        ordinal: place.ordinal,
+        price: section.price,
+      });
+    }
+    return { eventId, seatCount: eventPlaces.length, sections: [...layoutSections.values()] };
   });
-  const snapshots = new LRUCache<number, Availability>({ max: maxEvents });
+}
+
+/** Builds the availability of several events with one statement; an error for an event without seats. */
+async function buildAvailabilities(db: Database, eventIds: readonly number[]): Promise<(Availability | Error)[]> {
+  const rows = new Map((await findSeatStatuses(db, eventIds)).map((row) => [row.eventId, row]));
+  return eventIds.map((eventId) => {
+    const row = rows.get(eventId);
+    if (!row) return new Error(`event ${eventId} has no seats`);
+    return { eventId, version: row.version, statuses: row.statuses, ...availabilityBitmap(row.statuses) };
+  });
+}
+
+// Builds requested in the same event-loop turn, by one request's list of events or by many requests, share
+// one statement. Nothing is cached here; the caches below decide what needs building.
+const batchOptions = { cache: false, batchScheduleFn: (dispatch: () => void) => setImmediate(dispatch) };
+
+/** A seat-map cache over `db` that keeps layouts and snapshots of at most `maxSeats` seats each. */
+export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache {
+  const layoutBuilder = new DataLoader((keys: readonly { eventId: number; currency: string }[]) => buildLayouts(db, keys), batchOptions);
+  const availabilityBuilder = new DataLoader((ids: readonly number[]) => buildAvailabilities(db, ids), batchOptions);
+  // Bounded by seats, not events: a 200,000-seat layout weighs a hundred times a 2,000-seat one.
+  const layouts = new LRUCache<number, SeatMapLayout, string>({
+    maxSize: maxSeats,
+    sizeCalculation: (layout) => Math.max(1, layout.seatCount),
+    fetchMethod: (eventId, _stale, { context: currency }) => layoutBuilder.load({ eventId, currency }),
+  });
+  const snapshots = new LRUCache<number, Availability>({
+    maxSize: maxSeats,
+    sizeCalculation: (snapshot) => Math.max(1, snapshot.statuses.length),
+  });
   const building = new Map<number, Promise<Availability>>();
   let rebuilds = 0;
 
@@ -106,7 +135,7 @@ export function createSeatMapCache(db: Database, maxEvents: number): SeatMapCach
     let pending = building.get(eventId);
     if (!pending) {
       rebuilds++;
-      pending = buildAvailability(db, eventId)
+      pending = availabilityBuilder.load(eventId)
         .then((snapshot) => {
           if ((snapshots.get(eventId)?.version ?? -1) < snapshot.version) snapshots.set(eventId, snapshot);
           return snapshot;

@@ -1,6 +1,6 @@
 -- Venues, events, sections and seats: the catalogue and the inventory.
--- One row per sellable seat per event; the event row carries the seat-map version and the count of
--- available seats, both kept by a statement trigger so that no code path can change a seat without them.
+-- One row per sellable seat per event; each event's inventory row carries the seat-map version and the count
+-- of available seats, both kept by a statement trigger so that no code path can change a seat without them.
 
 CREATE TABLE venues (
   id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -23,8 +23,6 @@ CREATE TABLE events (
   max_tickets_per_user   integer NOT NULL CHECK (max_tickets_per_user > 0),
   hold_duration_seconds  integer NOT NULL CHECK (hold_duration_seconds > 0),
   capacity               integer NOT NULL CHECK (capacity > 0),
-  available_count        integer NOT NULL CHECK (available_count BETWEEN 0 AND capacity),
-  seat_map_version       integer NOT NULL DEFAULT 0,
   -- Cheapest and dearest section, fixed when the layout is created (a layout never changes).
   price_min              integer CHECK (price_min >= 0),
   price_max              integer CHECK (price_max >= price_min),
@@ -46,6 +44,14 @@ CREATE TABLE events (
 CREATE INDEX events_search_idx ON events USING gin (search);
 CREATE INDEX events_starts_at_idx ON events (starts_at, id);
 CREATE INDEX events_venue_idx ON events (venue_id);
+
+-- What changes with every seat change, apart from the wide, indexed event row: every hold updates this row,
+-- and with room on its page (fillfactor) the update stays HOT and touches no index.
+CREATE TABLE event_inventory (
+  event_id          integer PRIMARY KEY REFERENCES events ON DELETE CASCADE,
+  seat_map_version  integer NOT NULL DEFAULT 0,
+  available_count   integer NOT NULL CHECK (available_count >= 0)
+) WITH (fillfactor = 50);
 
 CREATE TABLE sections (
   id             integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -82,15 +88,19 @@ CREATE INDEX seats_hold_idx ON seats (hold_id) WHERE hold_id IS NOT NULL;
 -- available count, in the same transaction. A statement that changes no status (an extended hold) bumps nothing.
 CREATE FUNCTION seats_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE events e
-     SET seat_map_version = e.seat_map_version + 1,
-         available_count = e.available_count + d.delta
+  -- A statement over several events (a sweep) locks their rows in event order, so two cannot deadlock.
+  IF (SELECT count(DISTINCT event_id) FROM new_seats) > 1 THEN
+    PERFORM 1 FROM event_inventory WHERE event_id IN (SELECT event_id FROM new_seats) ORDER BY event_id FOR UPDATE;
+  END IF;
+  UPDATE event_inventory i
+     SET seat_map_version = i.seat_map_version + 1,
+         available_count = i.available_count + d.delta
     FROM (SELECT n.event_id,
                  sum((n.status = 'available')::int - (o.status = 'available')::int) AS delta
             FROM new_seats n JOIN old_seats o USING (event_id, ordinal)
            WHERE n.status IS DISTINCT FROM o.status
            GROUP BY n.event_id) d
-   WHERE e.id = d.event_id;
+   WHERE i.event_id = d.event_id;
   RETURN NULL;
 END $$;
 
@@ -102,7 +112,7 @@ CREATE TRIGGER seats_status_changed AFTER UPDATE ON seats
 -- `status` field can never disagree.
 CREATE VIEW event_rows AS
 SELECT e.id, e.venue_id, e.title, e.performer, e.category, e.starts_at, e.on_sale_at, e.currency,
-       e.max_tickets_per_user, e.hold_duration_seconds, e.capacity, e.available_count, e.seat_map_version,
+       e.max_tickets_per_user, e.hold_duration_seconds, e.capacity, i.available_count, i.seat_map_version,
        e.cancelled_at, e.wr_opens_at, e.wr_admissions_per_minute, e.wr_admission_window_seconds,
        e.wr_raffle_commitment,
        CASE WHEN e.wr_raffle_ran_at IS NOT NULL THEN e.wr_raffle_seed END AS wr_raffle_seed,
@@ -110,8 +120,9 @@ SELECT e.id, e.venue_id, e.title, e.performer, e.category, e.starts_at, e.on_sal
        v.name AS venue_name, v.city AS venue_city, v.country AS venue_country,
        CASE WHEN e.cancelled_at IS NOT NULL THEN 'CANCELLED'
             WHEN now() < e.on_sale_at THEN 'SCHEDULED'
-            WHEN e.available_count = 0 THEN 'SOLD_OUT'
+            WHEN i.available_count = 0 THEN 'SOLD_OUT'
             ELSE 'ON_SALE' END AS status,
        e.search
   FROM events e
+  JOIN event_inventory i ON i.event_id = e.id
   JOIN venues v ON v.id = e.venue_id;
