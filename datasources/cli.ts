@@ -2,7 +2,7 @@
 import { openDatabase } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
 import { migrate } from './postgres/migrate.js';
-import { isEmpty, seedDemo } from './seed/seed.js';
+import { seedDemo } from './seed/seed.js';
 
 const command = process.argv[2];
 if (command !== 'migrate' && command !== 'seed') {
@@ -14,11 +14,8 @@ try {
   const applied = await migrate(db);
   console.log(applied.length ? `applied ${applied.join(', ')}` : 'schema up to date');
   if (command === 'seed') {
-    if (!(await isEmpty(db)) && !process.argv.includes('--force')) {
-      console.log('the database already has events; pass --force to add the demo catalogue again');
-    } else {
-      console.log(`seeded ${await seedDemo(db)} events`);
-    }
+    const seeded = await seedDemo(db, { onlyIfEmpty: !process.argv.includes('--force') });
+    console.log(seeded ? `seeded ${seeded} events` : 'the database already has events; pass --force to add the demo catalogue again');
   }
 } finally {
   await db.close();

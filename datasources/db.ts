@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
  * The database port. Postgres (`pg`) and embedded Postgres (PGlite) both implement it, and every SQL
  * statement in datasources/postgres runs unchanged on either.
@@ -38,4 +40,24 @@ export function pgErrorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
     ? error.code
     : undefined;
+}
+
+const transactionScope = new AsyncLocalStorage<true>();
+
+/** Runs `fn` as the body of a transaction: while it runs, the database itself refuses statements. */
+export const transactionBody = <T>(fn: () => Promise<T>): Promise<T> => transactionScope.run(true, fn);
+
+/**
+ * Throws when called from inside a transaction body. A statement sent to the database instead of the open
+ * transaction would deadlock on PGlite (one session) and silently run outside the transaction on `pg`.
+ */
+export function assertNotInTransaction(): void {
+  if (transactionScope.getStore()) {
+    throw new Error('a statement was sent to the database from inside a transaction: use the transaction (tx) instead');
+  }
+}
+
+/** `tx` as a Database whose transactions join it, so that domain code can run inside a larger transaction. */
+export function joinTransaction(tx: Queryable, kind: Database['kind']): Database {
+  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), close: async () => {} };
 }

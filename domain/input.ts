@@ -1,7 +1,10 @@
 import { BadUserInputError } from './errors.js';
 
-/** The earliest and latest instants Postgres and PGlite both store: years 0001 to 9999, UTC. */
-export const MIN_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
+/**
+ * The earliest and latest instants both databases store and read back alike: years 1000 to 9999, UTC. Postgres
+ * goes further back, but PGlite reads years below 100 back wrong (0001 as 2001).
+ */
+export const MIN_INSTANT_MS = Date.parse('1000-01-01T00:00:00.000Z');
 export const MAX_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** True for a time (ms since the epoch) that can be stored and compared in the database. */

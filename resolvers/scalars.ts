@@ -23,7 +23,7 @@ function parse(value: unknown): Date {
   const date = parseRfc3339(value);
   if (!date) {
     // graphql-js prefixes this message with the variable or argument it was given for.
-    throw new DomainError('BAD_USER_INPUT', `expected an RFC 3339 date-time between years 0001 and 9999, such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
+    throw new DomainError('BAD_USER_INPUT', `expected an RFC 3339 date-time between years 1000 and 9999, such as 2027-06-01T19:30:00Z, got ${JSON.stringify(value)}`);
   }
   return date;
 }

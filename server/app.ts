@@ -3,7 +3,7 @@ import type { Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
-import { isEmpty, seedDemo } from '../datasources/seed/seed.js';
+import { seedDemo } from '../datasources/seed/seed.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
 import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
@@ -42,7 +42,8 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   const applied = await migrate(db);
   if (applied.length) log.info({ migrations: applied }, 'migrated');
   const seed = config.seedDemo === 'always' || (config.seedDemo === 'auto' && db.kind === 'embedded');
-  if (seed && (await isEmpty(db))) log.info({ events: await seedDemo(db) }, 'seeded the demo catalogue');
+  const seeded = seed ? await seedDemo(db) : 0;
+  if (seeded) log.info({ events: seeded }, 'seeded the demo catalogue');
 
   const services: Services = {
     config,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { Database, Queryable, Statement } from '../db.js';
+import { assertNotInTransaction, transactionBody, type Database, type Queryable, type Statement } from '../db.js';
 
 const text = (statement: Statement | string) => (typeof statement === 'string' ? statement : statement.text);
 
@@ -24,9 +24,10 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
   const queryable = wrap(pglite);
   return {
     kind: 'embedded',
-    ...queryable,
+    query: (statement, params) => (assertNotInTransaction(), queryable.query(statement, params)),
+    exec: (script) => (assertNotInTransaction(), queryable.exec(script)),
     // PGlite has a single session, so transactions run one at a time: the same guarantees, less throughput.
-    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) => pglite.transaction((tx) => transactionBody(() => fn(wrap(tx)))),
     close: () => pglite.close(),
   };
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, Queryable, Statement } from '../db.js';
+import { assertNotInTransaction, transactionBody, type Database, type Queryable, type Statement } from '../db.js';
 
 // int8 (counts, sums) as a JS number, as PGlite returns it: no value we store comes near 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -23,14 +23,16 @@ export function createPostgresDatabase(connectionString: string, options: { max?
   const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: 'onsale' });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  const direct = queryable(pool);
   return {
     kind: 'postgres',
-    ...queryable(pool),
+    query: (statement, params) => (assertNotInTransaction(), direct.query(statement, params)),
+    exec: (script) => (assertNotInTransaction(), direct.exec(script)),
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(queryable(client));
+        const result = await transactionBody(() => fn(queryable(client)));
         await client.query('COMMIT');
         return result;
       } catch (error) {

@@ -1,4 +1,4 @@
-import type { Database } from '../db.js';
+import { joinTransaction, type Database, type Queryable } from '../db.js';
 import type { Caller } from '../../domain/caller.js';
 import { createEvent, createVenue } from '../../domain/event/event.service.js';
 import { demoEvents, demoVenues } from './demo-data.js';
@@ -8,16 +8,25 @@ const HOUR = 3_600_000;
 const system: Caller = { kind: 'user', userId: 'system:seed', admin: true };
 
 /** True when the database holds no event yet. */
-export async function isEmpty(db: Database): Promise<boolean> {
+export async function isEmpty(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM events) AS empty`);
   return rows[0]!.empty;
 }
 
 /**
  * Seeds the demo catalogue through the same domain functions an admin uses, with dates relative to `now` so
- * that the demo never goes stale. Returns the number of events created.
+ * that the demo never goes stale. All or nothing, in one transaction; instances starting together take turns,
+ * and with `onlyIfEmpty` (the default) only the first seeds. Returns the number of events created.
  */
-export async function seedDemo(db: Database, now = new Date()): Promise<number> {
+export async function seedDemo(db: Database, options: { onlyIfEmpty?: boolean; now?: Date } = {}): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(8231002)`);
+    if ((options.onlyIfEmpty ?? true) && !(await isEmpty(tx))) return 0;
+    return seedCatalogue(joinTransaction(tx, db.kind), options.now ?? new Date());
+  });
+}
+
+async function seedCatalogue(db: Database, now: Date): Promise<number> {
   const hour = Math.floor(now.getTime() / HOUR) * HOUR;
   const day = Math.floor(now.getTime() / DAY) * DAY;
   const venueIds = new Map<string, number>();
