@@ -65,6 +65,22 @@ describe.each(modes)('events and search (%s)', (mode) => {
     expect(paged.length).toBe(whole.totalCount);
   });
 
+  it('pages through ranked results whose ranks and start times tie, without repeating or skipping', async () => {
+    const venue = ok(await server.gql(`mutation { createVenue(input: { name: "Twin Hall", city: "Oslo", country: "Norway" }) { id } }`, {}, admin)).createVenue;
+    for (let i = 0; i < 7; i++) {
+      ok(await server.gql(`mutation($input: CreateEventInput!) { createEvent(input: $input) { id } }`, { input: {
+        venueId: venue.id, title: 'Identical Twins Night', performer: 'The Identical Twins', category: 'comedy',
+        startsAt: '2027-01-01T20:00:00Z', onSaleAt: '2026-11-01T10:00:00Z', sections: [{ name: 'Floor', price: 100, rows: 1, seatsPerRow: 1 }],
+      } }, admin));
+    }
+    const filter = { text: 'identical twins' };
+    const whole = await search({ filter, first: 100 });
+    expect(whole.totalCount).toBe(7);
+    const paged = (await allPages(filter, 2)).map((node) => node.id);
+    expect(paged).toEqual(whole.edges.map((edge) => edge.node.id));
+    expect(new Set(paged).size).toBe(7);
+  });
+
   it("finds a performer's own events before events that only mention them", async () => {
     const venue = ok(await server.gql(`mutation { createVenue(input: { name: "Tribute Hall", city: "Leeds", country: "United Kingdom" }) { id } }`, {}, admin)).createVenue;
     ok(await server.gql(

@@ -75,8 +75,13 @@ function prepared(text: string): Statement {
   return { name, text };
 }
 
-function whereClause(query: EventQuery, params: unknown[]): string {
-  const param = (value: unknown) => `$${params.push(value)}`;
+/** Collects the values of a statement as it is written: `param(v)` returns its placeholder (`$3`). */
+function parameters() {
+  const values: unknown[] = [];
+  return { values, param: (value: unknown) => `$${values.push(value)}` };
+}
+
+function whereClause(query: EventQuery, param: (value: unknown) => string): string {
   const conditions: string[] = [];
   if (query.tsquery !== undefined) conditions.push(`search @@ to_tsquery('simple', ${param(query.tsquery)})`);
   if (query.city !== undefined) conditions.push(`lower(venue_city) = lower(${param(query.city)})`);
@@ -105,11 +110,10 @@ export async function searchEvents(
   limit: number,
   withTotal: boolean,
 ): Promise<EventSearchPage> {
-  const params: unknown[] = [];
-  const param = (value: unknown) => `$${params.push(value)}`;
+  const { values, param } = parameters();
   const ranked = query.tsquery !== undefined;
   const rank = ranked ? `ts_rank_cd(search, to_tsquery('simple', ${param(query.tsquery)}))::float8` : `NULL::float8`;
-  const where = whereClause(query, params);
+  const where = whereClause(query, param);
   let keyset = '';
   if (after) {
     const byTime = `(starts_at, id) > (${param(after.startsAt)}, ${param(after.id)})`;
@@ -125,7 +129,7 @@ export async function searchEvents(
      ${keyset}
      ORDER BY ${ranked ? 'rank DESC, ' : ''}starts_at, id
      LIMIT ${param(limit)}`),
-    params,
+    values,
   );
   // A page past the last match has no row to carry the count; only then is a second statement needed.
   const totalCount = !withTotal ? null : rows.length ? rows[0]!.total! : after ? await countEvents(db, query) : 0;
@@ -134,10 +138,10 @@ export async function searchEvents(
 
 /** How many events match, across all pages. */
 export async function countEvents(db: Queryable, query: EventQuery): Promise<number> {
-  const params: unknown[] = [];
+  const { values, param } = parameters();
   const { rows } = await db.query<{ count: number }>(
-    prepared(`SELECT count(*)::int AS count FROM event_rows ${whereClause(query, params)}`),
-    params,
+    prepared(`SELECT count(*)::int AS count FROM event_rows ${whereClause(query, param)}`),
+    values,
   );
   return rows[0]!.count;
 }

@@ -149,13 +149,16 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
   return {
     layout: async (eventId, currency) => (await layouts.fetch(eventId, { context: currency }))!,
     async availability(eventId, minVersion) {
-      for (;;) {
+      // A rebuild that started before the version we need was committed returns an older snapshot: go again,
+      // a few times at most (a lagging replica must not spin us); an older snapshot is still self-consistent.
+      let built: Availability | undefined;
+      for (let attempt = 0; attempt < 3; attempt++) {
         const cached = snapshots.get(eventId);
         if (cached && cached.version >= minVersion) return cached;
-        // A rebuild that started before the version we need was committed returns an older snapshot: go again.
-        const built = await rebuild(eventId);
+        built = await rebuild(eventId);
         if (built.version >= minVersion) return built;
       }
+      return built!;
     },
     get rebuilds() {
       return rebuilds;
