@@ -26,22 +26,6 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-/** Postgres error codes that the datasources translate into domain errors. */
-export const PgErrorCode = {
-  lockNotAvailable: '55P03',
-  uniqueViolation: '23505',
-  exclusionViolation: '23P01',
-  checkViolation: '23514',
-  foreignKeyViolation: '23503',
-} as const;
-
-/** The SQLSTATE of a database error, whichever driver raised it. */
-export function pgErrorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
-}
-
 const transactionScope = new AsyncLocalStorage<true>();
 
 /** Runs `fn` as the body of a transaction: while it runs, the database itself refuses statements. */
