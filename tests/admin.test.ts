@@ -76,10 +76,16 @@ describe.each(modes)('admin mutations (%s)', (mode) => {
     expect(event.priceRange.min.currency).toBe('EUR');
   });
 
-  it('accepts exactly the largest layout, 200,000 seats', async () => {
+  it('accepts exactly the largest layout, 200,000 seats, and serves its seat map', async () => {
     const input = layout({ sections: [{ name: 'Field', price: 100, rows: 200, seatsPerRow: 1000 }] });
-    const event = ok(await server.gql(`mutation($input: CreateEventInput!) { createEvent(input: $input) { capacity } }`, { input }, admin)).createEvent;
-    expect(event.capacity).toBe(200_000);
+    const created = ok(await server.gql(`mutation($input: CreateEventInput!) { createEvent(input: $input) { id capacity } }`, { input }, admin)).createEvent;
+    expect(created.capacity).toBe(200_000);
+    // Builds the layout over all 200,000 seats (linear work: a quadratic build would not finish in time).
+    const { event } = ok(await server.gql(`query($id: ID!) { event(id: $id) { seatMap { availableCount sections { seatCount rows { label } } } } }`, { id: created.id }));
+    expect(event.seatMap.availableCount).toBe(200_000);
+    expect(event.seatMap.sections[0].seatCount).toBe(200_000);
+    expect(event.seatMap.sections[0].rows).toHaveLength(200);
+    expect(event.seatMap.sections[0].rows.at(-1).label).toBe('GR');
   });
 
   const badInputs: [string, Record<string, unknown>, string][] = [

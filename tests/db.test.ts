@@ -6,6 +6,7 @@ import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { demoEvents } from '../datasources/seed/demo-data.js';
+import { createEvent, createEventBatcher, createEventLoader, createVenue } from '../domain/event/event.service.js';
 import { adminQuery, databaseUrl } from './helpers/services.js';
 
 /** One contract, every implementation of the database port. */
@@ -48,6 +49,10 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     expect((await db.query(`SELECT 1 FROM t WHERE id = 3`)).rowCount).toBe(0);
   });
 
+  it('refuses a transaction opened inside another, instead of hanging', async () => {
+    await expect(db.transaction(() => db.transaction((tx) => tx.query(`SELECT 1`)))).rejects.toThrow('use the transaction (tx) instead');
+  });
+
   it('round-trips the earliest and latest storable instants to the millisecond, and int8 as a number', async () => {
     const instants = ['1000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2027-06-01T19:30:00.123Z'];
     for (const [i, iso] of instants.entries()) {
@@ -55,6 +60,46 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     }
     const { rows } = await db.query<{ id: number; at: Date }>(`SELECT id, at FROM t WHERE id >= 10 ORDER BY id`);
     expect(rows.map((row) => [row.id, row.at.toISOString()])).toEqual(instants.map((iso, i) => [10 + i, iso]));
+  });
+});
+
+describe.each(implementations)('shared loaders and transactions (%s)', (_, open) => {
+  it('fails a load made inside a transaction alone; a concurrent request still gets its event', async () => {
+    const { db, drop } = await open();
+    try {
+      await migrate(db);
+      const admin = { kind: 'user', userId: 'ops', admin: true } as const;
+      const venue = await createVenue(db, admin, { name: 'Hall', city: 'Oslo', country: 'Norway' });
+      const eventId = await createEvent(db, admin, venue.id, {
+        title: 'T', performer: 'P', category: 'concert', startsAt: new Date('2027-01-02T00:00:00Z'),
+        onSaleAt: new Date('2027-01-01T00:00:00Z'), maxTicketsPerUser: 4, holdDurationSeconds: 600, currency: 'EUR',
+        sections: [{ name: 'A', price: 1, rows: 1, seatsPerRow: 2 }], waitingRoom: null,
+      });
+      const batcher = createEventBatcher(db);
+      const [inside, outside] = await Promise.allSettled([
+        db.transaction(() => createEventLoader(batcher).load(eventId)),
+        createEventLoader(batcher).load(eventId),
+      ]);
+      expect(inside.status).toBe('rejected');
+      expect(String((inside as PromiseRejectedResult).reason)).toContain('use the transaction (tx) instead');
+      expect(outside.status === 'fulfilled' && outside.value?.id).toBe(eventId);
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('refuse to start when an applied migration was edited', async () => {
+    const db = await createEmbeddedDatabase('memory');
+    try {
+      expect(await migrate(db)).toEqual(['001_catalogue_and_seats.sql']);
+      expect(await migrate(db)).toEqual([]);
+      await db.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1`);
+      await expect(migrate(db)).rejects.toThrow('001_catalogue_and_seats.sql was edited after it was applied');
+    } finally {
+      await db.close();
+    }
   });
 });
 

@@ -308,3 +308,22 @@ describe('edge cases found in review', () => {
     }
   });
 });
+
+describe('in-flight operations', () => {
+  it('wakes every waiter once the last operation settles, and no sooner', async () => {
+    const { createInFlight } = await import('../server/inflight.js');
+    const inFlight = createInFlight();
+    let release!: () => void;
+    const work = inFlight.track(() => new Promise<void>((resolve) => (release = resolve)));
+    const woken: string[] = [];
+    const first = inFlight.idle().then(() => woken.push('first'));
+    const second = inFlight.idle().then(() => woken.push('second'));
+    await Promise.resolve();
+    expect(woken).toEqual([]);
+    release();
+    await Promise.all([work, first, second]);
+    expect(woken.sort()).toEqual(['first', 'second']);
+    await expect(inFlight.track(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    await inFlight.idle();
+  });
+});

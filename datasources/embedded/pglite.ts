@@ -27,7 +27,10 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
     query: (statement, params) => (assertNotInTransaction(), queryable.query(statement, params)),
     exec: (script) => (assertNotInTransaction(), queryable.exec(script)),
     // PGlite has a single session, so transactions run one at a time: the same guarantees, less throughput.
-    transaction: (fn) => pglite.transaction((tx) => transactionBody(() => fn(wrap(tx)))),
+    transaction: async (fn) => {
+      assertNotInTransaction();
+      return pglite.transaction((tx) => transactionBody(() => fn(wrap(tx))));
+    },
     close: () => pglite.close(),
   };
 }

@@ -29,6 +29,7 @@ export function createPostgresDatabase(connectionString: string, options: { max?
     query: (statement, params) => (assertNotInTransaction(), direct.query(statement, params)),
     exec: (script) => (assertNotInTransaction(), direct.exec(script)),
     async transaction(fn) {
+      assertNotInTransaction();
       const client = await pool.connect();
       try {
         await client.query('BEGIN');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
-import type { Database } from '../../datasources/db.js';
+import { assertNotInTransaction, type Database } from '../../datasources/db.js';
 import { findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbEvent, type EventQuery } from '../../datasources/postgres/events.sql.js';
 import { insertSections, type NewSection } from '../../datasources/postgres/sections.sql.js';
 import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
@@ -79,7 +79,11 @@ export function createEventBatcher(db: Database): DataLoader<number, DbEvent | n
 
 /** A request-scoped loader of events by id: each event is fetched once per request, through the shared batcher. */
 export function createEventLoader(batcher: DataLoader<number, DbEvent | null>): DataLoader<number, DbEvent | null> {
-  return new DataLoader((ids) => batcher.loadMany(ids));
+  return new DataLoader(async (ids) => {
+    // The batcher is shared with other requests: a caller inside a transaction must fail alone, before joining it.
+    assertNotInTransaction();
+    return batcher.loadMany(ids);
+  });
 }
 
 /** Creates a venue (admin only). */

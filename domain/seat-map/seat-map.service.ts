@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
-import type { Database } from '../../datasources/db.js';
+import { assertNotInTransaction, type Database } from '../../datasources/db.js';
 import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
 import { findSeatPlaces, findSeatStatuses } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
@@ -58,10 +58,14 @@ export interface SeatMapCache {
   readonly rebuilds: number;
 }
 
-/** Groups rows by event id, keeping their order. */
+/** Groups rows by event id, keeping their order (in linear time: this runs over every seat). */
 function byEvent<T extends { eventId: number }>(rows: T[]): Map<number, T[]> {
   const groups = new Map<number, T[]>();
-  for (const row of rows) groups.set(row.eventId, [...(groups.get(row.eventId) ?? []), row]);
+  for (const row of rows) {
+    let group = groups.get(row.eventId);
+    if (!group) groups.set(row.eventId, (group = []));
+    group.push(row);
+  }
   return groups;
 }
 
@@ -147,8 +151,13 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
   }
 
   return {
-    layout: async (eventId, currency) => (await layouts.fetch(eventId, { context: currency }))!,
+    async layout(eventId, currency) {
+      assertNotInTransaction();
+      return (await layouts.fetch(eventId, { context: currency }))!;
+    },
     async availability(eventId, minVersion) {
+      // Builds are shared with other requests: a caller inside a transaction must fail alone, before joining one.
+      assertNotInTransaction();
       // A rebuild that started before the version we need was committed returns an older snapshot: go again,
       // a few times at most (a lagging replica must not spin us); an older snapshot is still self-consistent.
       let built: Availability | undefined;
