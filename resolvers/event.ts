@@ -13,17 +13,8 @@ export const eventResolvers: Resolvers = {
   },
   Mutation: {
     createVenue: (_, { input }, { services, caller }) => createVenue(services.db, caller, input),
-    async createEvent(_, { input }, { services, caller, loaders }) {
-      const { venueId, waitingRoom, ...spec } = input;
-      const id = await createEvent(services.db, caller, decodeId('ven', venueId, 'input.venueId'), {
-        ...spec,
-        maxTicketsPerUser: spec.maxTicketsPerUser ?? 8,
-        holdDurationSeconds: spec.holdDurationSeconds ?? 600,
-        currency: spec.currency ?? 'USD',
-        waitingRoom: waitingRoom
-          ? { ...waitingRoom, admissionWindowSeconds: waitingRoom.admissionWindowSeconds ?? 900 }
-          : null,
-      });
+    async createEvent(_, { input: { venueId, ...event } }, { services, caller, loaders }) {
+      const id = await createEvent(services.db, caller, decodeId('ven', venueId, 'input.venueId'), event);
       return (await loaders.event.load(id))!;
     },
   },

@@ -142,17 +142,13 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       case '/metrics':
         return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
       case '/graphql':
-        return graphql(req, res, url, requestId);
+        return inFlight.track(() => graphql(req, res, url, requestId));
       default:
         return send(res, 404, { error: `no route ${url.pathname}` });
     }
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
-    await inFlight.track(() => respond(req, res, url, requestId));
-  }
-
-  async function respond(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

@@ -63,6 +63,16 @@ describe.each(modes)('admin mutations (%s)', (mode) => {
     expect(sections[0].rows[2].seats.map((seat: any) => seat.number)).toEqual([1, 2, 3, 4]);
   });
 
+  it('applies the defaults to settings sent as explicit nulls', async () => {
+    const input = layout({
+      maxTicketsPerUser: null, holdDurationSeconds: null, currency: null,
+      waitingRoom: { opensAt: '2027-02-28T10:00:00Z', admissionsPerMinute: 50, admissionWindowSeconds: null },
+    });
+    const event = ok(await server.gql(CREATE_EVENT, { input }, admin)).createEvent;
+    expect(event).toMatchObject({ maxTicketsPerUser: 8, holdDurationSeconds: 600, priceRange: { min: { currency: 'USD' } } });
+    expect(event.waitingRoom.admissionWindowSeconds).toBe(900);
+  });
+
   it('creates a gated event with a published raffle commitment and a hidden seed', async () => {
     const input = layout({
       currency: 'EUR', maxTicketsPerUser: 4, holdDurationSeconds: 300,

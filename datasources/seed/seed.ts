@@ -41,16 +41,14 @@ async function seedCatalogue(db: Database, now: Date): Promise<number> {
       startsAt: new Date(day + event.startsInDays * DAY + event.startHour * HOUR),
       onSaleAt: new Date(hour + event.onSaleInDays * DAY),
       currency: event.currency,
-      maxTicketsPerUser: event.maxTicketsPerUser ?? 8,
-      holdDurationSeconds: event.holdDurationSeconds ?? 600,
+      maxTicketsPerUser: event.maxTicketsPerUser,
+      holdDurationSeconds: event.holdDurationSeconds,
       sections: event.sections,
-      waitingRoom: event.waitingRoom
-        ? {
-            opensAt: new Date(hour + event.waitingRoom.opensInDays * DAY),
-            admissionsPerMinute: event.waitingRoom.admissionsPerMinute,
-            admissionWindowSeconds: event.waitingRoom.admissionWindowSeconds ?? 900,
-          }
-        : null,
+      waitingRoom: event.waitingRoom && {
+        opensAt: new Date(hour + event.waitingRoom.opensInDays * DAY),
+        admissionsPerMinute: event.waitingRoom.admissionsPerMinute,
+        admissionWindowSeconds: event.waitingRoom.admissionWindowSeconds,
+      },
     });
   }
   return demoEvents.length;

@@ -91,6 +91,31 @@ function checkInt(field: string, value: number, min: number, max: number): void 
   }
 }
 
+/** The defaults of CreateEventInput (API.md), applied here once for every caller. */
+export const EVENT_DEFAULTS = { maxTicketsPerUser: 8, holdDurationSeconds: 600, currency: 'USD', admissionWindowSeconds: 900 };
+
+/** What an admin (or the seed) sends: settings left out or null take EVENT_DEFAULTS. */
+export interface EventInput extends Omit<EventSpec, 'maxTicketsPerUser' | 'holdDurationSeconds' | 'currency' | 'waitingRoom'> {
+  maxTicketsPerUser?: number | null;
+  holdDurationSeconds?: number | null;
+  currency?: string | null;
+  waitingRoom?: { opensAt: Date; admissionsPerMinute: number; admissionWindowSeconds?: number | null } | null;
+}
+
+/** An event input with its defaults applied. */
+export function eventSpec(input: EventInput): EventSpec {
+  const { waitingRoom, ...rest } = input;
+  return {
+    ...rest,
+    maxTicketsPerUser: input.maxTicketsPerUser ?? EVENT_DEFAULTS.maxTicketsPerUser,
+    holdDurationSeconds: input.holdDurationSeconds ?? EVENT_DEFAULTS.holdDurationSeconds,
+    currency: input.currency ?? EVENT_DEFAULTS.currency,
+    waitingRoom: waitingRoom
+      ? { ...waitingRoom, admissionWindowSeconds: waitingRoom.admissionWindowSeconds ?? EVENT_DEFAULTS.admissionWindowSeconds }
+      : null,
+  };
+}
+
 /** Checks an event before anything is written; throws BAD_USER_INPUT naming the first bad field. */
 export function validateEventSpec(spec: EventSpec): void {
   checkText('input.title', spec.title, 200);

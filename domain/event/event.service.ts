@@ -8,7 +8,8 @@ import { insertVenue, type DbVenue } from '../../datasources/postgres/venues.sql
 import { requireAdmin, type Caller } from '../caller.js';
 import { NotFoundError } from '../errors.js';
 import { checkText } from '../input.js';
-import { decodeCursor, encodeCursor, pageSize, rowLabel, toPrefixQuery, validateEventSpec, type EventSpec } from './event.rules.js';
+import { sharedBatchOptions } from '../shared-batch.js';
+import { decodeCursor, encodeCursor, eventSpec, pageSize, rowLabel, toPrefixQuery, validateEventSpec, type EventInput } from './event.rules.js';
 
 export interface EventFilter {
   text?: string | null;
@@ -71,9 +72,7 @@ export function createEventBatcher(db: Database): DataLoader<number, DbEvent | n
       const byId = new Map((await findEventsByIds(db, ids)).map((event) => [event.id, event]));
       return ids.map((id) => byId.get(id) ?? null);
     },
-    // setImmediate, not DataLoader's default microtask: requests arrive in separate I/O callbacks, and the batch
-    // should gather every load of one event-loop turn.
-    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+    sharedBatchOptions,
   );
 }
 
@@ -107,8 +106,9 @@ function raffleSeed(): { raffleSeed: string; raffleCommitment: string } {
  * Creates an event and every seat of its layout in one transaction (admin only). Returns the new event's id;
  * NOT_FOUND when the venue does not exist, and then nothing is written.
  */
-export async function createEvent(db: Database, caller: Caller, venueId: number, spec: EventSpec): Promise<number> {
+export async function createEvent(db: Database, caller: Caller, venueId: number, input: EventInput): Promise<number> {
   requireAdmin(caller);
+  const spec = eventSpec(input);
   validateEventSpec(spec);
   let ordinal = 0;
   const sections: NewSection[] = spec.sections.map((section, position) => {

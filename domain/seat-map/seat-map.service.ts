@@ -4,6 +4,7 @@ import { assertNotInTransaction, type Database } from '../../datasources/db.js';
 import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
 import { findSeatPlaces, findSeatStatuses } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
+import { sharedBatchOptions } from '../shared-batch.js';
 import { availabilityBitmap } from './seat-map.rules.js';
 
 export interface Money {
@@ -114,14 +115,12 @@ async function buildAvailabilities(db: Database, eventIds: readonly number[]): P
   });
 }
 
-// Builds requested in the same event-loop turn, by one request's list of events or by many requests, share
-// one statement. Nothing is cached here; the caches below decide what needs building.
-const batchOptions = { cache: false, batchScheduleFn: (dispatch: () => void) => setImmediate(dispatch) };
-
 /** A seat-map cache over `db` that keeps layouts and snapshots of at most `maxSeats` seats each. */
 export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache {
-  const layoutBuilder = new DataLoader((keys: readonly { eventId: number; currency: string }[]) => buildLayouts(db, keys), batchOptions);
-  const availabilityBuilder = new DataLoader((ids: readonly number[]) => buildAvailabilities(db, ids), batchOptions);
+  // Builds requested in one event-loop turn, by one request's list of events or by many requests, share one
+  // statement; the caches below decide what needs building.
+  const layoutBuilder = new DataLoader((keys: readonly { eventId: number; currency: string }[]) => buildLayouts(db, keys), sharedBatchOptions);
+  const availabilityBuilder = new DataLoader((ids: readonly number[]) => buildAvailabilities(db, ids), sharedBatchOptions);
   // Bounded by seats, not events: a 200,000-seat layout weighs a hundred times a 2,000-seat one.
   const layouts = new LRUCache<number, SeatMapLayout, string>({
     maxSize: maxSeats,
