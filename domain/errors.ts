@@ -62,3 +62,10 @@ export class QueryTooComplexError extends DomainError {
     super('QUERY_TOO_COMPLEX', message);
   }
 }
+
+/** Some of the seats asked for are not free; `seatIds` lists them. */
+export class SeatUnavailableError extends DomainError {
+  constructor(seatIds: string[], message = 'Some of these seats are not available') {
+    super('SEAT_UNAVAILABLE', message, { seatIds });
+  }
+}

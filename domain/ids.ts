@@ -31,3 +31,18 @@ export function decodeSeatId(value: string, field: string): { eventId: number; o
   if (!match || !(eventId <= MAX_INT)) throw new BadUserInputError(field, `not a valid seat ID: ${JSON.stringify(value)}`);
   return { eventId, ordinal: Number(match[2]) };
 }
+
+/** Kinds of IDs that wrap a UUID: holds and bookings, whose number should say nothing about sales. */
+export type UuidKind = 'hold' | 'bkg';
+
+const uuidPattern = /^(hold|bkg)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** The public ID of a hold or booking. */
+export const encodeUuidId = (kind: UuidKind, uuid: string): string => `${kind}_${uuid}`;
+
+/** The UUID behind a hold or booking ID, or BAD_USER_INPUT naming `field`. */
+export function decodeUuidId(kind: UuidKind, value: string, field: string): string {
+  const match = uuidPattern.exec(value);
+  if (!match || match[1] !== kind) throw new BadUserInputError(field, `not a valid ${kind}_… ID: ${JSON.stringify(value)}`);
+  return match[2]!;
+}

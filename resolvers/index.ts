@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { eventResolvers } from './event.js';
+import { holdResolvers } from './hold.js';
 import { DateTime } from './scalars.js';
 import { seatMapResolvers } from './seat-map.js';
 
@@ -16,5 +17,5 @@ export const typeDefs = readdirSync(schemaDir)
 
 /** The executable schema: SDL plus resolvers, shared by HTTP and WebSocket. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers] });
+  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers] });
 }

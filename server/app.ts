@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
+import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/test-provider.js';
 import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
@@ -8,6 +9,7 @@ import { createEventBatcher } from '../domain/event/event.service.js';
 import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
+import { startSweeper, type Sweeper } from '../workers/sweeper.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createHttpServer } from './http.js';
@@ -19,6 +21,8 @@ export interface App {
   url: string;
   port: number;
   services: Services;
+  /** The hold-expiry sweep of this instance (its timer is off when SWEEP_INTERVAL_MS=0). */
+  sweeper: Sweeper;
   /** Stops accepting, finishes in-flight operations, closes sockets (1001) and pools. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -45,6 +49,15 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   const seeded = seed ? await seedDemo(db) : 0;
   if (seeded) log.info({ events: seeded }, 'seeded the demo catalogue');
 
+  // The test provider settles `tok_async` charges by posting a signed webhook to this server, as a real one would.
+  let webhookUrl = '';
+  const payments = createTestPaymentProvider({
+    asyncDelayMs: config.paymentAsyncDelayMs,
+    deliver: async (event) => {
+      const response = await sendWebhook(webhookUrl, config.paymentWebhookSecret, event);
+      if (!response.ok) log.error({ status: response.status, event }, 'test provider: webhook refused');
+    },
+  });
   const services: Services = {
     config,
     log,
@@ -52,6 +65,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     pubsub: openPubSub(config, options.redisPrefix),
     seatMaps: createSeatMapCache(db, config.seatMapCacheSeats),
     eventBatcher: createEventBatcher(db),
+    payments,
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();
@@ -60,6 +74,8 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     http.httpServer.listen(config.port, config.host, resolve);
   });
   const port = (http.httpServer.address() as AddressInfo).port;
+  webhookUrl = `http://127.0.0.1:${port}/webhooks/payments`;
+  const sweeper = startSweeper(services);
   log.info({ port, database: db.kind, pubsub: services.pubsub.kind }, `listening on http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | undefined;
@@ -67,12 +83,15 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     url: `http://127.0.0.1:${port}/graphql`,
     port,
     services,
+    sweeper,
     stop: () =>
       (stopping ??= (async () => {
         http.setDraining();
         // Apollo's drain closes the listener, waits for in-flight requests, then closes idle connections.
         await Promise.all([http.apollo.stop(), http.closeWebSockets()]);
         await http.idle();
+        payments.close();
+        await sweeper.stop();
         await services.pubsub.close();
         await db.close();
         log.info('stopped');

@@ -32,6 +32,11 @@ const schema = z.object({
     SEED_DEMO: z.enum(['auto', 'always', 'never']).default('auto'),
     SHUTDOWN_TIMEOUT_MS: integer(0, 60_000, 10_000),
     SEAT_MAP_CACHE_SEATS: integer(200_000, 1_000_000_000, 2_000_000),
+    PAYMENT_PROVIDER: z.enum(['test']).optional(),
+    PAYMENT_ASYNC_DELAY_MS: integer(0, 3_600_000, 2_000),
+    PAYMENT_HOLD_EXTENSION_SECONDS: integer(1, 86_400, 900),
+    SWEEP_INTERVAL_MS: integer(0, 3_600_000, 1_000),
+    SWEEP_BATCH_SIZE: integer(1, 100_000, 500),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -53,6 +58,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Seats' worth of layouts (about 130 bytes a seat) and of availability snapshots each instance keeps. */
   seatMapCacheSeats: number;
+  /** The payment provider; `test` (the built-in test provider) is the only one so far and the default outside production. */
+  paymentProvider: 'test';
+  /** How long the test provider takes to settle a `tok_async` charge by webhook; 0 leaves it pending. */
+  paymentAsyncDelayMs: number;
+  /** How long a hold is kept (at least) once its payment starts. */
+  paymentHoldExtensionSeconds: number;
+  /** How often this instance sweeps expired holds and retries due refunds; 0 runs no sweeper here. */
+  sweepIntervalMs: number;
+  /** Holds expired per sweep transaction. */
+  sweepBatchSize: number;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -66,7 +81,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const lines = parsed.success ? [] : parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   // Checked outside the schema so that it is reported together with any other bad variable.
   if (present.NODE_ENV === 'production') {
-    for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET']) {
+    // The test provider is the default only outside production: going live with it must be a decision.
+    for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'PAYMENT_PROVIDER']) {
       if (!present[key]) lines.push(`  ${key}: required when NODE_ENV=production`);
     }
   }
@@ -86,5 +102,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDemo: e.SEED_DEMO,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     seatMapCacheSeats: e.SEAT_MAP_CACHE_SEATS,
+    paymentProvider: e.PAYMENT_PROVIDER ?? 'test',
+    paymentAsyncDelayMs: e.PAYMENT_ASYNC_DELAY_MS,
+    paymentHoldExtensionSeconds: e.PAYMENT_HOLD_EXTENSION_SECONDS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    sweepBatchSize: e.SWEEP_BATCH_SIZE,
   };
 }

@@ -3,6 +3,7 @@ import type { Database } from '../datasources/db.js';
 import type { DbEvent } from '../datasources/postgres/events.sql.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
+import type { PaymentProvider } from '../domain/booking/payment.js';
 import type { SeatMapCache } from '../domain/seat-map/seat-map.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Config } from './config.js';
@@ -17,6 +18,7 @@ export interface Services {
   seatMaps: SeatMapCache;
   /** Batches event lookups across concurrent requests (no cache); see createEventBatcher. */
   eventBatcher: DataLoader<number, DbEvent | null>;
+  payments: PaymentProvider;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
+import { receivePaymentWebhook } from '../domain/booking/booking.service.js';
 import { DomainError } from '../domain/errors.js';
 import { resolveCaller } from './auth.js';
 import { createContext, type Context, type Services } from './context.js';
@@ -13,7 +14,7 @@ import { attachWebSocketServer } from './websocket.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const requestIdPattern = /^[\w.:-]{1,100}$/;
-const routes = new Set(['/graphql', '/healthz', '/readyz', '/metrics']);
+const routes = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/payments']);
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -143,6 +144,15 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
         return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
       case '/graphql':
         return inFlight.track(() => graphql(req, res, url, requestId));
+      case '/webhooks/payments': {
+        if (req.method !== 'POST') return send(res, 405, { error: 'POST a signed payment event' });
+        const header = req.headers['onsale-signature'];
+        const signature = typeof header === 'string' ? header : undefined;
+        const rawBody = await readBody(req);
+        const answer = await inFlight.track(() => receivePaymentWebhook(services, signature, rawBody, Date.now() / 1000));
+        if (answer.status !== 200) log.warn({ requestId, error: answer.body.error }, 'payment webhook refused');
+        return send(res, answer.status, answer.body);
+      }
       default:
         return send(res, 404, { error: `no route ${url.pathname}` });
     }

@@ -34,6 +34,11 @@ describe('loadConfig', () => {
       seedDemo: 'auto',
       shutdownTimeoutMs: 10_000,
       seatMapCacheSeats: 2_000_000,
+      paymentProvider: 'test',
+      paymentAsyncDelayMs: 2_000,
+      paymentHoldExtensionSeconds: 900,
+      sweepIntervalMs: 1_000,
+      sweepBatchSize: 500,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
@@ -83,13 +88,20 @@ describe('loadConfig', () => {
   });
 
   it('names the one secret that is missing in production', () => {
-    const error = configError({ NODE_ENV: 'production', JWT_SECRET });
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_PROVIDER: 'test' });
     expect(error.message).toContain('PAYMENT_WEBHOOK_SECRET');
     expect(error.message).not.toContain('JWT_SECRET');
   });
 
-  it('starts in production with both secrets', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET });
+  it('requires an explicit PAYMENT_PROVIDER in production', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET });
+    expect(error.message).toContain('PAYMENT_PROVIDER');
+    expect(error.message).not.toContain('JWT_SECRET');
+    expect(configError({ PAYMENT_PROVIDER: 'stripe' }).message).toContain('PAYMENT_PROVIDER');
+  });
+
+  it('starts in production with both secrets and a payment provider', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET, PAYMENT_PROVIDER: 'test' });
     expect(config.production).toBe(true);
     expect(config.jwtSecret).toBe(JWT_SECRET);
     expect(config.paymentWebhookSecret).toBe(PAYMENT_WEBHOOK_SECRET);

@@ -152,7 +152,7 @@ describe('server faults and shutdown (postgres)', () => {
 
   it('turns off introspection and the landing page in production', async () => {
     const server = await startTestServer('postgres', {
-      NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), PAYMENT_WEBHOOK_SECRET: 'w'.repeat(20),
+      NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), PAYMENT_WEBHOOK_SECRET: 'w'.repeat(20), PAYMENT_PROVIDER: 'test',
     });
     try {
       const response = await server.gql('{ __schema { types { name } } }');

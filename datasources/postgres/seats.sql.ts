@@ -2,12 +2,14 @@ import type { Queryable, Statement } from '../db.js';
 
 /**
  * Creates every seat of an event from its sections, in one statement: ordinals run through the sections in
- * order, then rows, then seats; `rowLabels[i]` labels row i of every section.
+ * order, then rows, then seats; `rowLabels[i]` labels row i of every section. Each seat's `rank` is its place
+ * in the best-available order (`best_available_key`, migration 002).
  */
 export async function insertSeatsFromSections(db: Queryable, eventId: number, rowLabels: readonly string[]): Promise<number> {
   const { rowCount } = await db.query(
-    `INSERT INTO seats (event_id, ordinal, section_id, row_label, row_index, seat_number)
-     SELECT s.event_id, s.first_ordinal + r.i * s.seats_per_row + n - 1, s.id, ($2::text[])[r.i + 1], r.i, n
+    `INSERT INTO seats (event_id, ordinal, section_id, row_label, row_index, seat_number, rank)
+     SELECT s.event_id, s.first_ordinal + r.i * s.seats_per_row + n - 1, s.id, ($2::text[])[r.i + 1], r.i, n,
+            row_number() OVER (ORDER BY best_available_key(s.price, s.position, r.i, n, s.seats_per_row)) - 1
        FROM sections s
       CROSS JOIN LATERAL generate_series(0, s.row_count - 1) AS r(i)
       CROSS JOIN LATERAL generate_series(1, s.seats_per_row) AS n

@@ -5,7 +5,8 @@ import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js
 import { findSeatPlaces, findSeatStatuses } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
 import { sharedBatchOptions } from '../shared-batch.js';
-import { availabilityBitmap } from './seat-map.rules.js';
+import type { DbEvent } from '../../datasources/postgres/events.sql.js';
+import { availabilityBitmap, seatStatus, type SeatStatus } from './seat-map.rules.js';
 
 export interface Money {
   amount: number;
@@ -34,6 +35,8 @@ export interface SeatMapLayout {
   eventId: number;
   seatCount: number;
   sections: LayoutSection[];
+  /** Every seat, by ordinal. */
+  seats: LayoutSeat[];
 }
 
 /** Seat statuses of one event as of one seat-map version, with the bitmap of API.md. */
@@ -89,19 +92,22 @@ async function buildLayouts(db: Database, keys: readonly { eventId: number; curr
     }
     // Seats arrive in ordinal order, which is section, row, seat order: a new row starts when the label changes.
     const eventPlaces = placesByEvent.get(eventId) ?? [];
+    const seats: LayoutSeat[] = [];
     for (const place of eventPlaces) {
       const section = layoutSections.get(place.sectionId)!;
       let row = section.rows.at(-1);
       if (row?.label !== place.rowLabel) section.rows.push((row = { label: place.rowLabel, seats: [] }));
-      row.seats.push({
+      const seat = {
         id: encodeSeatId(eventId, place.ordinal),
         row: place.rowLabel,
         number: place.seatNumber,
         ordinal: place.ordinal,
         price: section.price,
-      });
+      };
+      row.seats.push(seat);
+      seats.push(seat);
     }
-    return { eventId, seatCount: eventPlaces.length, sections: [...layoutSections.values()] };
+    return { eventId, seatCount: eventPlaces.length, sections: [...layoutSections.values()], seats };
   });
 }
 
@@ -172,4 +178,13 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
       return rebuilds;
     },
   };
+}
+
+/** Some seats of an event (a hold's, a booking's) with their status at the event's current seat-map version. */
+export async function seatsOf(cache: SeatMapCache, event: DbEvent, ordinals: readonly number[]): Promise<(LayoutSeat & { status: SeatStatus })[]> {
+  const [layout, availability] = await Promise.all([
+    cache.layout(event.id, event.currency),
+    cache.availability(event.id, event.seatMapVersion),
+  ]);
+  return ordinals.map((ordinal) => ({ ...layout.seats[ordinal]!, status: seatStatus(availability.statuses, ordinal) }));
 }

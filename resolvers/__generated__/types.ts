@@ -4,6 +4,8 @@ import type { DbEvent } from '../../datasources/postgres/events.sql.js';
 import type { DbVenue } from '../../datasources/postgres/venues.sql.js';
 import type { EventPage } from '../../domain/event/event.service.js';
 import type { ViewerParent, SeatMapParent, SectionParent, RowParent } from '../mappers.js';
+import type { DbHold } from '../../datasources/postgres/holds.sql.js';
+import type { DbBooking } from '../../datasources/postgres/bookings.sql.js';
 import type { Context } from '../../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -18,6 +20,31 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, RFC 3339 in UTC on output (`2027-06-01T19:30:00.000Z`); any RFC 3339 offset on input. */
   DateTime: { input: Date; output: Date; }
+};
+
+export type Booking = {
+  __typename?: 'Booking';
+  createdAt: Scalars['DateTime']['output'];
+  event: Event;
+  id: Scalars['ID']['output'];
+  seats: Array<Seat>;
+  status: BookingStatus;
+  total: Money;
+};
+
+export type BookingStatus =
+  | 'CONFIRMED'
+  /** The payment was declined or came too late (then it is refunded). */
+  | 'FAILED'
+  | 'PENDING_PAYMENT'
+  | 'REFUNDED';
+
+export type ConfirmBookingInput = {
+  holdId: Scalars['ID']['input'];
+  /** 1 to 200 visible ASCII characters, unique per request (a UUID). */
+  idempotencyKey: Scalars['String']['input'];
+  /** From the payment provider. The built-in test provider knows `tok_visa`, `tok_declined` and `tok_async`. */
+  paymentToken: Scalars['String']['input'];
 };
 
 export type CreateEventInput = {
@@ -105,6 +132,50 @@ export type EventStatus =
   /** No seat is available right now; seats may come back when holds expire. */
   | 'SOLD_OUT';
 
+export type Hold = {
+  __typename?: 'Hold';
+  createdAt: Scalars['DateTime']['output'];
+  event: Event;
+  /** Moved later while a payment is in flight. */
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** The seats held, with their current status. */
+  seats: Array<Seat>;
+  status: HoldStatus;
+  total: Money;
+};
+
+export type HoldBestAvailableInput = {
+  /** Seats side by side in one row. */
+  adjacent?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Required on a gated event: the token the event's waiting room issued to the caller. */
+  admissionToken?: InputMaybe<Scalars['String']['input']>;
+  eventId: Scalars['ID']['input'];
+  /** Only seats costing at most this much (minor units). */
+  maxPrice?: InputMaybe<Scalars['Int']['input']>;
+  /** 1 to 100, within the event's `maxTicketsPerUser`. */
+  quantity: Scalars['Int']['input'];
+  /** Only seats of this section. */
+  sectionId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type HoldSeatsInput = {
+  /** Required on a gated event: the token the event's waiting room issued to the caller. */
+  admissionToken?: InputMaybe<Scalars['String']['input']>;
+  eventId: Scalars['ID']['input'];
+  /** 1 to 100 distinct seats of the event. */
+  seatIds: Array<Scalars['ID']['input']>;
+};
+
+export type HoldStatus =
+  | 'ACTIVE'
+  /** Paid for: its seats belong to a booking. */
+  | 'CONVERTED'
+  /** Its time ran out (shown as soon as `expiresAt` passes). */
+  | 'EXPIRED'
+  /** Released by its owner. */
+  | 'RELEASED';
+
 /** An amount of money in minor units (cents) of an ISO 4217 currency. */
 export type Money = {
   __typename?: 'Money';
@@ -114,10 +185,39 @@ export type Money = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Cancels a confirmed booking: it is refunded and its seats are free at once. */
+  cancelBooking: Booking;
+  /**
+   * Pays for an active hold and turns it into a booking. Idempotent per `idempotencyKey`: a retry with the same
+   * key and input returns the same booking and charges once. The hold is extended while the payment is in flight.
+   */
+  confirmBooking: Booking;
   /** Admin only. Creates the event and every seat of its layout in one transaction. */
   createEvent: Event;
   /** Admin only. */
   createVenue: Venue;
+  /**
+   * Holds the best `quantity` free seats: the cheapest section that has them, then the lowest row, then the
+   * seats nearest the centre of the row. With `adjacent` (the default) they are side by side in one row.
+   */
+  holdBestAvailable: Hold;
+  /**
+   * Holds exactly these seats, or none of them: SEAT_UNAVAILABLE lists those that are not free. A seat whose
+   * hold has expired is free at once. 1 to 100 seats of one event, within the event's `maxTicketsPerUser`.
+   */
+  holdSeats: Hold;
+  /** Releases an active hold; its seats are free at once. Not while the hold is being paid for. */
+  releaseHold: Hold;
+};
+
+
+export type MutationCancelBookingArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationConfirmBookingArgs = {
+  input: ConfirmBookingInput;
 };
 
 
@@ -128,6 +228,21 @@ export type MutationCreateEventArgs = {
 
 export type MutationCreateVenueArgs = {
   input: CreateVenueInput;
+};
+
+
+export type MutationHoldBestAvailableArgs = {
+  input: HoldBestAvailableInput;
+};
+
+
+export type MutationHoldSeatsArgs = {
+  input: HoldSeatsInput;
+};
+
+
+export type MutationReleaseHoldArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type PageInfo = {
@@ -145,6 +260,8 @@ export type PriceRange = {
 
 export type Query = {
   __typename?: 'Query';
+  /** A booking of the caller's (or any, for an admin); null when there is none the caller may see. */
+  booking?: Maybe<Booking>;
   /** One event; null when there is none with this ID. */
   event?: Maybe<Event>;
   /**
@@ -152,8 +269,15 @@ export type Query = {
    * otherwise by start time. `first` is 1 to 100.
    */
   events: EventConnection;
+  /** A hold of the caller's (or any, for an admin); null when there is none the caller may see. */
+  hold?: Maybe<Hold>;
   /** The caller; null when anonymous. */
   viewer?: Maybe<Viewer>;
+};
+
+
+export type QueryBookingArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -166,6 +290,11 @@ export type QueryEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<EventFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryHoldArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type Row = {
@@ -241,9 +370,25 @@ export type Venue = {
 /** The caller. Holds, bookings and waitlist entries arrive with the write path. */
 export type Viewer = {
   __typename?: 'Viewer';
+  /** The caller's bookings, newest first (at most 100), of one event when `eventId` is given. */
+  bookings: Array<Booking>;
+  /** The caller's holds, newest first (at most 100), of one event when `eventId` is given. */
+  holds: Array<Hold>;
   id: Scalars['ID']['output'];
   /** True when the caller's token carries `role: "admin"`. */
   isAdmin: Scalars['Boolean']['output'];
+};
+
+
+/** The caller. Holds, bookings and waitlist entries arrive with the write path. */
+export type ViewerBookingsArgs = {
+  eventId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** The caller. Holds, bookings and waitlist entries arrive with the write path. */
+export type ViewerHoldsArgs = {
+  eventId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** The waiting room of a gated event. */
@@ -342,7 +487,10 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Booking: ResolverTypeWrapper<DbBooking>;
+  BookingStatus: BookingStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ConfirmBookingInput: ConfirmBookingInput;
   CreateEventInput: CreateEventInput;
   CreateVenueInput: CreateVenueInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -351,6 +499,10 @@ export type ResolversTypes = {
   EventEdge: ResolverTypeWrapper<Omit<EventEdge, 'node'> & { node: ResolversTypes['Event'] }>;
   EventFilter: EventFilter;
   EventStatus: EventStatus;
+  Hold: ResolverTypeWrapper<DbHold>;
+  HoldBestAvailableInput: HoldBestAvailableInput;
+  HoldSeatsInput: HoldSeatsInput;
+  HoldStatus: HoldStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Money: ResolverTypeWrapper<Money>;
@@ -373,7 +525,9 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  Booking: DbBooking;
   Boolean: Scalars['Boolean']['output'];
+  ConfirmBookingInput: ConfirmBookingInput;
   CreateEventInput: CreateEventInput;
   CreateVenueInput: CreateVenueInput;
   DateTime: Scalars['DateTime']['output'];
@@ -381,6 +535,9 @@ export type ResolversParentTypes = {
   EventConnection: EventPage;
   EventEdge: Omit<EventEdge, 'node'> & { node: ResolversParentTypes['Event'] };
   EventFilter: EventFilter;
+  Hold: DbHold;
+  HoldBestAvailableInput: HoldBestAvailableInput;
+  HoldSeatsInput: HoldSeatsInput;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Money: Money;
@@ -398,6 +555,15 @@ export type ResolversParentTypes = {
   Viewer: ViewerParent;
   WaitingRoom: DbEvent;
   WaitingRoomInput: WaitingRoomInput;
+};
+
+export type BookingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Booking'] = ResolversParentTypes['Booking']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  seats?: Resolver<Array<ResolversTypes['Seat']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BookingStatus'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -433,14 +599,29 @@ export type EventEdgeResolvers<ContextType = Context, ParentType extends Resolve
   node?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
 };
 
+export type HoldResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Hold'] = ResolversParentTypes['Hold']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  seats?: Resolver<Array<ResolversTypes['Seat']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HoldStatus'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  cancelBooking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationCancelBookingArgs, 'id'>>;
+  confirmBooking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationConfirmBookingArgs, 'input'>>;
   createEvent?: Resolver<ResolversTypes['Event'], ParentType, ContextType, RequireFields<MutationCreateEventArgs, 'input'>>;
   createVenue?: Resolver<ResolversTypes['Venue'], ParentType, ContextType, RequireFields<MutationCreateVenueArgs, 'input'>>;
+  holdBestAvailable?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldBestAvailableArgs, 'input'>>;
+  holdSeats?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldSeatsArgs, 'input'>>;
+  releaseHold?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationReleaseHoldArgs, 'id'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -454,8 +635,10 @@ export type PriceRangeResolvers<ContextType = Context, ParentType extends Resolv
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType, RequireFields<QueryBookingArgs, 'id'>>;
   event?: Resolver<Maybe<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventArgs, 'id'>>;
   events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, RequireFields<QueryEventsArgs, 'first'>>;
+  hold?: Resolver<Maybe<ResolversTypes['Hold']>, ParentType, ContextType, RequireFields<QueryHoldArgs, 'id'>>;
   viewer?: Resolver<Maybe<ResolversTypes['Viewer']>, ParentType, ContextType>;
 };
 
@@ -498,6 +681,8 @@ export type VenueResolvers<ContextType = Context, ParentType extends ResolversPa
 };
 
 export type ViewerResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = {
+  bookings?: Resolver<Array<ResolversTypes['Booking']>, ParentType, ContextType, Partial<ViewerBookingsArgs>>;
+  holds?: Resolver<Array<ResolversTypes['Hold']>, ParentType, ContextType, Partial<ViewerHoldsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isAdmin?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
@@ -511,10 +696,12 @@ export type WaitingRoomResolvers<ContextType = Context, ParentType extends Resol
 };
 
 export type Resolvers<ContextType = Context> = {
+  Booking?: BookingResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;
   EventConnection?: EventConnectionResolvers<ContextType>;
   EventEdge?: EventEdgeResolvers<ContextType>;
+  Hold?: HoldResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

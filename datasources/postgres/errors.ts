@@ -1,0 +1,17 @@
+/**
+ * The Postgres errors the domain acts on, by SQLSTATE. Both `pg` and PGlite report the code as `error.code`;
+ * the domain decides what each means for the client.
+ */
+export const PgError = {
+  /** `FOR UPDATE NOWAIT` met a row another transaction has locked. */
+  lockNotAvailable: '55P03',
+  uniqueViolation: '23505',
+  /** The seats trigger refused to overwrite a live claim (migration 002). */
+  secondClaim: 'OS001',
+} as const;
+
+/** True when `error` is the Postgres error `code`, and (if given) about `constraint`. */
+export function isPgError(error: unknown, code: string, constraint?: string): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.code === code && (constraint === undefined || e.constraint === constraint);
+}

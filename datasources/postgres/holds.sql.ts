@@ -1,0 +1,296 @@
+import type { Queryable, Statement } from '../db.js';
+
+export type DbHoldStatus = 'ACTIVE' | 'RELEASED' | 'EXPIRED' | 'CONVERTED';
+
+export interface DbHold {
+  id: string;
+  eventId: number;
+  owner: string;
+  ordinals: number[];
+  total: number;
+  currency: string;
+  status: DbHoldStatus;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+const holdColumns = `id, event_id AS "eventId", owner, ordinals, total, currency, status, expires_at AS "expiresAt", created_at AS "createdAt"`;
+
+/** What a hold decision needs to know about the event and the caller, read in one statement. */
+export interface DbHoldContext {
+  now: Date;
+  onSaleAt: Date;
+  startsAt: Date;
+  cancelled: boolean;
+  gated: boolean;
+  capacity: number;
+  currency: string;
+  maxTicketsPerUser: number;
+  holdDurationSeconds: number;
+  availableCount: number;
+  /** True when some hold of the event has lapsed but is not swept yet (its seats are free); only read when sold out. */
+  lapsedHolds: boolean | null;
+  /** Seats the caller has in live holds (not being paid for) plus pending and confirmed bookings of the event. */
+  ticketsInUse: number;
+}
+
+// Serialises one caller's holds on one event, so that twenty concurrent requests cannot each see room under the
+// limit. A separate statement: the next one must take its snapshot after the lock is granted.
+const lockCaller: Statement = { name: 'lock_caller', text: `SELECT pg_advisory_xact_lock($1, hashtext($2))` };
+
+const holdContext: Statement = {
+  name: 'hold_context',
+  text: `SELECT now() AS now, e.on_sale_at AS "onSaleAt", e.starts_at AS "startsAt", e.cancelled_at IS NOT NULL AS cancelled,
+            e.wr_opens_at IS NOT NULL AS gated, e.capacity, e.currency, e.max_tickets_per_user AS "maxTicketsPerUser",
+            e.hold_duration_seconds AS "holdDurationSeconds", i.available_count AS "availableCount",
+            CASE WHEN i.available_count = 0 THEN EXISTS (
+              SELECT 1 FROM holds h WHERE h.event_id = e.id AND h.status = 'ACTIVE' AND h.expires_at <= now()) END AS "lapsedHolds",
+            (SELECT coalesce(sum(cardinality(h.ordinals)), 0) FROM holds h
+              WHERE h.owner = $2 AND h.event_id = e.id AND h.status = 'ACTIVE' AND h.expires_at > now()
+                AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.hold_id = h.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED')))
+            + (SELECT coalesce(sum(cardinality(b.ordinals)), 0) FROM bookings b
+              WHERE b.owner = $2 AND b.event_id = e.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED'))
+              AS "ticketsInUse"
+       FROM events e JOIN event_inventory i ON i.event_id = e.id
+      WHERE e.id = $1`,
+};
+
+/**
+ * Locks `owner`'s tickets of the event until the transaction ends, then reads the event and what the owner
+ * already holds or has bought there. Null when there is no such event.
+ */
+export async function lockHoldContext(tx: Queryable, eventId: number, owner: string): Promise<DbHoldContext | null> {
+  await tx.query(lockCaller, [eventId, owner]);
+  const { rows } = await tx.query<DbHoldContext>(holdContext, [eventId, owner]);
+  return rows[0] ?? null;
+}
+
+/** A free seat found by a best-available search, locked by this transaction. */
+export interface DbFreeSeat {
+  ordinal: number;
+  sectionId: number;
+  rowIndex: number;
+  seatNumber: number;
+  seatsPerRow: number;
+  rank: number;
+}
+
+export interface FreeSeatFilter {
+  sectionId: number | null;
+  maxPrice: number | null;
+  /** Also take seats whose hold has lapsed but is not swept yet (slower: not on the partial index). */
+  includeLapsed: boolean;
+  /** Only these seats. */
+  only?: number[];
+}
+
+const freeSeats = (includeLapsed: boolean, lock: boolean): Statement => ({
+  name: `free_seats_${includeLapsed ? 'lapsed' : 'available'}_${lock ? 'lock' : 'read'}`,
+  text: `SELECT s.ordinal, s.section_id AS "sectionId", s.row_index AS "rowIndex", s.seat_number AS "seatNumber",
+            c.seats_per_row AS "seatsPerRow", s.rank
+       FROM seats s JOIN sections c ON c.id = s.section_id
+      WHERE s.event_id = $1
+        AND ${includeLapsed ? `(s.status = 'available' OR (s.status = 'held' AND s.held_until <= now()))` : `s.status = 'available'`}
+        AND ($2::int IS NULL OR s.section_id = $2) AND ($3::int IS NULL OR c.price <= $3)
+        AND ($5::int[] IS NULL OR s.ordinal = ANY($5::int[]))
+      ORDER BY s.rank LIMIT $4
+      ${lock ? 'FOR UPDATE OF s SKIP LOCKED' : ''}`,
+});
+
+/**
+ * The best `limit` free seats of an event in best-available order. With `lock`, each is locked for this
+ * transaction and seats that others have locked are skipped, never waited for; without, it is a plain read.
+ */
+export async function findFreeSeats(
+  tx: Queryable,
+  eventId: number,
+  filter: FreeSeatFilter,
+  limit: number,
+  lock: boolean,
+): Promise<DbFreeSeat[]> {
+  const { rows } = await tx.query<DbFreeSeat>(freeSeats(filter.includeLapsed, lock), [eventId, filter.sectionId, filter.maxPrice, limit, filter.only ?? null]);
+  return rows;
+}
+
+export interface NewHold {
+  id: string;
+  eventId: number;
+  owner: string;
+  /** Ascending. */
+  ordinals: number[];
+  holdDurationSeconds: number;
+}
+
+/** What a claim did: the hold, or the seats that stood in the way (none of the seats is claimed then). */
+export type ClaimResult = { hold: DbHold; taken: [] } | { hold: null; taken: number[] };
+
+// Locks the seats, checks that every one is free, and only then claims them all and writes the hold: one
+// statement, all or nothing. `nowait` fails at once (55P03) on a seat another transaction is claiming;
+// `skip` leaves such a seat out, which counts as taken.
+const claim = (lock: 'nowait' | 'skip'): Statement => ({
+  name: `claim_seats_${lock}`,
+  text: `WITH wanted AS (
+         SELECT ordinal, status = 'available' OR (status = 'held' AND held_until <= now()) AS free
+           FROM seats WHERE event_id = $2 AND ordinal = ANY($4::int[])
+          FOR UPDATE ${lock === 'nowait' ? 'NOWAIT' : 'SKIP LOCKED'}
+       ), verdict AS (
+         SELECT count(*) = cardinality($4::int[]) AND coalesce(bool_and(free), false) AS ok FROM wanted
+       ), claimed AS (
+         UPDATE seats s SET status = 'held', hold_id = $1, held_until = now() + make_interval(secs => $5), booking_id = NULL
+           FROM wanted w, verdict v
+          WHERE v.ok AND s.event_id = $2 AND s.ordinal = w.ordinal
+         RETURNING s.ordinal
+       ), hold AS (
+         INSERT INTO holds (id, event_id, owner, ordinals, total, currency, expires_at, base_expires_at)
+         SELECT $1, $2, $3, $4::int[],
+                (SELECT coalesce(sum(c.price), 0) FROM unnest($4::int[]) o(ordinal)
+                   JOIN sections c ON c.event_id = $2 AND o.ordinal >= c.first_ordinal
+                                  AND o.ordinal < c.first_ordinal + c.row_count * c.seats_per_row),
+                (SELECT currency FROM events WHERE id = $2),
+                now() + make_interval(secs => $5), now() + make_interval(secs => $5)
+          WHERE (SELECT ok FROM verdict)
+         RETURNING ${holdColumns}
+       )
+       SELECT (SELECT row_to_json(hold) FROM hold) AS hold,
+              ARRAY(SELECT ordinal FROM wanted WHERE NOT free
+                    UNION SELECT o FROM unnest($4::int[]) o WHERE o NOT IN (SELECT ordinal FROM wanted) ORDER BY 1) AS taken`,
+});
+
+/**
+ * Claims exactly these seats for a new hold of `holdDurationSeconds`, or none of them. With `nowait`, throws
+ * 55P03 when another transaction is claiming one of them; with `skip`, such a seat is reported as taken.
+ */
+export async function claimSeats(tx: Queryable, hold: NewHold, lock: 'nowait' | 'skip'): Promise<ClaimResult> {
+  const { rows } = await tx.query<{ hold: (Omit<DbHold, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string }) | null; taken: number[] }>(
+    claim(lock),
+    [hold.id, hold.eventId, hold.owner, hold.ordinals, hold.holdDurationSeconds],
+  );
+  const row = rows[0]!;
+  if (!row.hold) return { hold: null, taken: row.taken.length ? row.taken : hold.ordinals };
+  return { hold: { ...row.hold, expiresAt: new Date(row.hold.expiresAt), createdAt: new Date(row.hold.createdAt) }, taken: [] };
+}
+
+const takenSeats: Statement = {
+  name: 'taken_seats',
+  text: `SELECT o AS ordinal FROM unnest($2::int[]) o
+      WHERE o NOT IN (SELECT ordinal FROM seats
+                       WHERE event_id = $1 AND ordinal = ANY($2::int[])
+                         AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+                         FOR UPDATE SKIP LOCKED)
+      ORDER BY 1`,
+};
+
+/**
+ * Which of these seats are not free right now: taken, or being claimed by another transaction. Locks what it
+ * finds free only for the statement (run it outside a transaction).
+ */
+export async function findTakenSeats(db: Queryable, eventId: number, ordinals: number[]): Promise<number[]> {
+  return (await db.query<{ ordinal: number }>(takenSeats, [eventId, ordinals])).rows.map((row) => row.ordinal);
+}
+
+const holdById = (lock: boolean): Statement => ({
+  name: lock ? 'hold_by_id_lock' : 'hold_by_id',
+  text: `SELECT ${holdColumns} FROM holds WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+});
+
+/** A hold by id; with `lock`, locked until the transaction ends (lock order: hold, booking, seats). */
+export async function findHold(db: Queryable, id: string, lock = false): Promise<DbHold | null> {
+  return (await db.query<DbHold>(holdById(lock), [id])).rows[0] ?? null;
+}
+
+/** The holds of `owner`, newest first, at most `limit`; of one event when `eventId` is given. */
+export async function findHoldsOfOwner(db: Queryable, owner: string, eventId: number | null, limit: number): Promise<DbHold[]> {
+  const { rows } = await db.query<DbHold>(
+    `SELECT ${holdColumns} FROM holds WHERE owner = $1 AND ($2::int IS NULL OR event_id = $2)
+      ORDER BY created_at DESC, id LIMIT $3`,
+    [owner, eventId, limit],
+  );
+  return rows;
+}
+
+/**
+ * Ends an active hold as RELEASED or EXPIRED and frees those of its seats it still holds (a lapsed hold's seats
+ * may already belong to another hold). Returns the hold, or null when it was not active.
+ */
+export async function endHold(tx: Queryable, id: string, status: 'RELEASED' | 'EXPIRED'): Promise<DbHold | null> {
+  const { rows } = await tx.query<DbHold>(
+    `WITH freed AS (
+       UPDATE seats SET status = 'available', hold_id = NULL, held_until = NULL
+        WHERE hold_id = $1 AND status = 'held'
+     )
+     UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = 'ACTIVE'
+     RETURNING ${holdColumns}`,
+    [id, status],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Expires up to `limit` active holds whose time has passed, frees their seats, and returns them. Holds another
+ * instance is sweeping (or someone is paying for) are skipped, so any number of sweepers can run at once.
+ */
+export async function expireDueHolds(tx: Queryable, limit: number): Promise<DbHold[]> {
+  const { rows } = await tx.query<DbHold>(
+    `WITH due AS (
+       SELECT id AS due_id FROM holds WHERE status = 'ACTIVE' AND expires_at <= now()
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+     ), freed AS (
+       UPDATE seats s SET status = 'available', hold_id = NULL, held_until = NULL
+         FROM due WHERE s.hold_id = due.due_id AND s.status = 'held'
+     )
+     UPDATE holds SET status = 'EXPIRED', ended_at = now() FROM due WHERE id = due.due_id
+     RETURNING ${holdColumns}`,
+    [limit],
+  );
+  return rows;
+}
+
+/**
+ * Moves an active, unexpired hold's expiry (and its seats') to at least `seconds` from now, for a payment in
+ * flight. False when the hold had already lapsed (by the database's clock) and nothing changed.
+ */
+export async function extendHold(tx: Queryable, id: string, seconds: number): Promise<boolean> {
+  const { rows } = await tx.query<{ extended: number }>(
+    `WITH hold AS (
+       UPDATE holds SET expires_at = greatest(expires_at, now() + make_interval(secs => $2))
+        WHERE id = $1 AND status = 'ACTIVE' AND expires_at > now()
+       RETURNING expires_at
+     ), seats AS (
+       UPDATE seats SET held_until = (SELECT expires_at FROM hold)
+        WHERE hold_id = $1 AND status = 'held' AND EXISTS (SELECT 1 FROM hold)
+     )
+     SELECT count(*)::int AS extended FROM hold`,
+    [id, seconds],
+  );
+  return rows[0]!.extended === 1;
+}
+
+/** Puts a hold's expiry (and its seats') back to what it was before a payment extended it. */
+export async function restoreHoldExpiry(tx: Queryable, id: string): Promise<void> {
+  await tx.query(
+    `WITH hold AS (
+       UPDATE holds SET expires_at = base_expires_at WHERE id = $1 AND status = 'ACTIVE' RETURNING expires_at)
+     UPDATE seats SET held_until = (SELECT expires_at FROM hold) WHERE hold_id = $1 AND status = 'held'
+       AND EXISTS (SELECT 1 FROM hold)`,
+    [id],
+  );
+}
+
+/**
+ * Turns an active hold's seats into booked seats of `bookingId` and marks the hold CONVERTED. Returns how many
+ * seats were converted: fewer than the hold's seats means the hold had lost some, and nothing should commit.
+ */
+export async function convertHold(tx: Queryable, id: string, bookingId: string): Promise<number> {
+  const { rows } = await tx.query<{ converted: number }>(
+    `WITH seats AS (
+       UPDATE seats SET status = 'booked', booking_id = $2, held_until = NULL
+        WHERE hold_id = $1 AND status = 'held' AND held_until > now()
+       RETURNING ordinal
+     ), hold AS (
+       UPDATE holds SET status = 'CONVERTED', ended_at = now() WHERE id = $1 AND status = 'ACTIVE'
+     )
+     SELECT count(*)::int AS converted FROM seats`,
+    [id, bookingId],
+  );
+  return rows[0]!.converted;
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../../datasources/db.js';
+import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
+import { isPgError, PgError } from '../../datasources/postgres/errors.js';
+import {
+  claimSeats,
+  endHold,
+  expireDueHolds,
+  findFreeSeats,
+  findHold,
+  findHoldsOfOwner,
+  findTakenSeats,
+  lockHoldContext,
+  type DbHold,
+  type DbHoldContext,
+  type FreeSeatFilter,
+} from '../../datasources/postgres/holds.sql.js';
+import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
+import { mayAct, ownerKey, type Caller } from '../caller.js';
+import { DomainError, NotFoundError } from '../errors.js';
+import { decodeId, decodeUuidId } from '../ids.js';
+import {
+  adjacentWindow,
+  checkHoldActive,
+  checkMayHold,
+  checkQuantity,
+  checkSeatsExist,
+  holdMessage,
+  MAX_LISTED,
+  pickAdjacent,
+  seatOrdinals,
+  seatsUnavailable,
+} from './hold.rules.js';
+import { bookingMessage } from '../booking/booking.rules.js';
+
+/**
+ * Opens a hold transaction: takes the caller's lock on the event, reads the event and the caller's tickets,
+ * and checks that `requested` more seats may be held. NOT_FOUND when there is no such event.
+ */
+async function openHold(tx: Queryable, eventId: number, owner: string, requested: number, admissionToken?: string | null): Promise<DbHoldContext> {
+  const ctx = await lockHoldContext(tx, eventId, owner);
+  if (!ctx) throw new NotFoundError('Event', 'input.eventId');
+  checkMayHold(ctx, requested, admissionToken);
+  return ctx;
+}
+
+/**
+ * Holds exactly these seats, or none (all or nothing). A seat is free when it is available or its hold has
+ * lapsed; a seat another request is claiming at this moment is not waited for (`FOR UPDATE NOWAIT`), so
+ * SEAT_UNAVAILABLE comes at once and lists every seat that was not free.
+ */
+export async function holdSeats(
+  db: Database,
+  caller: Caller,
+  input: { eventId: string; seatIds: readonly string[]; admissionToken?: string | null },
+): Promise<DbHold> {
+  const owner = ownerKey(caller);
+  const eventId = decodeId('evt', input.eventId, 'input.eventId');
+  const ordinals = seatOrdinals(eventId, input.seatIds);
+  try {
+    return await db.transaction(async (tx) => {
+      const ctx = await openHold(tx, eventId, owner, ordinals.length, input.admissionToken);
+      checkSeatsExist(eventId, ordinals, ctx.capacity, input.seatIds);
+      const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'nowait');
+      if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
+      return claim.hold;
+    });
+  } catch (error) {
+    if (!isPgError(error, PgError.lockNotAvailable)) throw error;
+    // Another request is claiming some of these seats right now: name those, and any that are taken.
+    const taken = await findTakenSeats(db, eventId, ordinals);
+    throw seatsUnavailable(eventId, taken.length ? taken : ordinals);
+  }
+}
+
+/**
+ * Holds the best `quantity` free seats (see pickAdjacent and `best_available_key`), side by side in one row
+ * when `adjacent`. Seats other requests are claiming are skipped, never waited for (`FOR UPDATE SKIP LOCKED`).
+ */
+export async function holdBestAvailable(
+  db: Database,
+  caller: Caller,
+  input: {
+    eventId: string;
+    quantity: number;
+    sectionId?: string | null;
+    maxPrice?: number | null;
+    adjacent?: boolean | null;
+    admissionToken?: string | null;
+  },
+): Promise<DbHold> {
+  const owner = ownerKey(caller);
+  const eventId = decodeId('evt', input.eventId, 'input.eventId');
+  const { quantity } = input;
+  checkQuantity(quantity);
+  const sectionId = input.sectionId == null ? null : decodeId('sec', input.sectionId, 'input.sectionId');
+  if (input.maxPrice != null && input.maxPrice < 0) throw new DomainError('BAD_USER_INPUT', 'input.maxPrice: must be 0 or more', { field: 'input.maxPrice' });
+  const adjacent = input.adjacent ?? true;
+  return db.transaction(async (tx) => {
+    const ctx = await openHold(tx, eventId, owner, quantity, input.admissionToken);
+    const filter: FreeSeatFilter = { sectionId, maxPrice: input.maxPrice ?? null, includeLapsed: false };
+    const ordinals = adjacent ? await lockAdjacent(tx, eventId, filter, quantity) : await lockAny(tx, eventId, filter, quantity);
+    if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
+    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'skip');
+    if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
+    return claim.hold;
+  });
+}
+
+/** Locks the best `quantity` free seats, wherever they are; null when fewer are free. */
+async function lockAny(tx: Queryable, eventId: number, filter: FreeSeatFilter, quantity: number): Promise<number[] | null> {
+  let seats = await findFreeSeats(tx, eventId, filter, quantity, true);
+  // Lapsed holds are not on the index of available seats: look there only when the fast path falls short.
+  if (seats.length < quantity) seats = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, quantity, true);
+  return seats.length < quantity ? null : seats.map((seat) => seat.ordinal).sort((a, b) => a - b);
+}
+
+/** How many runs the slow path of lockAdjacent tries to claim before it gives up. */
+const ADJACENT_ATTEMPTS = 5;
+/** How many free seats, best first, the slow path of lockAdjacent reads. */
+const ADJACENT_SCAN = 5_000;
+
+/**
+ * Locks `quantity` free seats side by side. Fast path: lock a small window of the best free seats and find a
+ * run in it. Slow path (a fragmented map): read the best free seats without locking, and claim the best runs
+ * one at a time, skipping any that another request is claiming.
+ */
+async function lockAdjacent(tx: Queryable, eventId: number, filter: FreeSeatFilter, quantity: number): Promise<number[] | null> {
+  const window = await findFreeSeats(tx, eventId, filter, adjacentWindow(quantity), true);
+  const run = pickAdjacent(window, quantity);
+  if (run) return run;
+  let candidates = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, ADJACENT_SCAN, false);
+  for (let attempt = 0; attempt < ADJACENT_ATTEMPTS; attempt++) {
+    const next = pickAdjacent(candidates, quantity);
+    if (!next) return null;
+    const locked = await findLockableSeats(tx, eventId, filter, next);
+    if (locked) return next;
+    candidates = candidates.filter((seat) => !next.includes(seat.ordinal));
+  }
+  return null;
+}
+
+/** Locks exactly `ordinals` if each is free and not being claimed; true when all are now locked by us. */
+async function findLockableSeats(tx: Queryable, eventId: number, filter: FreeSeatFilter, ordinals: number[]): Promise<boolean> {
+  const seats = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true, only: ordinals }, ordinals.length, true);
+  return seats.length === ordinals.length;
+}
+
+/** A hold by its public ID, if `caller` may see it (owner or admin); null otherwise, whether or not it exists. */
+export async function getHold(db: Database, caller: Caller, id: string): Promise<DbHold | null> {
+  const hold = await findHold(db, decodeUuidId('hold', id, 'id'));
+  return hold && mayAct(caller, hold.owner) ? hold : null;
+}
+
+/** The caller's holds, newest first (at most MAX_LISTED), of one event if `eventId` is given. */
+export async function holdsOfCaller(db: Database, caller: Caller, eventId: string | null | undefined): Promise<DbHold[]> {
+  return findHoldsOfOwner(db, ownerKey(caller), eventId == null ? null : decodeId('evt', eventId, 'eventId'), MAX_LISTED);
+}
+
+/**
+ * Releases an active hold (its owner, or an admin): its seats are free at once. HOLD_NOT_ACTIVE while it is being
+ * paid for, or once released, expired or converted.
+ */
+export async function releaseHold(db: Database, caller: Caller, id: string): Promise<DbHold> {
+  const holdId = decodeUuidId('hold', id, 'id');
+  return db.transaction(async (tx) => {
+    const hold = await findHold(tx, holdId, true);
+    if (!hold || !mayAct(caller, hold.owner)) throw new NotFoundError('Hold', 'id');
+    checkHoldActive(hold);
+    if (await findLiveBookingOfHold(tx, holdId)) {
+      throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is being paid for; it cannot be released now', { status: 'ACTIVE' });
+    }
+    const released = (await endHold(tx, holdId, 'RELEASED'))!;
+    await insertOutbox(tx, [holdMessage(released)]);
+    return released;
+  });
+}
+
+/**
+ * What happens when a hold expires: its seats are already free to others (implicit expiry), and the sweep makes
+ * it official. Up to `batchSize` due holds are marked EXPIRED, their seats freed, any booking still waiting for
+ * its payment FAILED (a capture arriving later is refunded), and their watchers told. Holds another sweeper has
+ * locked are skipped, so any number of instances may sweep at once. Returns how many holds expired.
+ */
+export async function sweepExpiredHolds(db: Database, batchSize: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const expired = await expireDueHolds(tx, batchSize);
+    if (!expired.length) return 0;
+    const failed = await failPendingBookingsOfHolds(tx, expired.map((hold) => hold.id));
+    await insertOutbox(tx, [...expired.map(holdMessage), ...failed.map(bookingMessage)]);
+    return expired.length;
+  });
+}
