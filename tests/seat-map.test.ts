@@ -51,7 +51,8 @@ describe.each(modes)('seat maps (%s)', (mode) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer(mode);
+    // No background sweep: these tests count every statement the server sends.
+    server = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0' });
     const { rows } = await db().query<{ id: number; capacity: number }>(`SELECT id, capacity FROM events ORDER BY capacity DESC, id`);
     stadiumId = rows[0]!.id;
     expect(rows[0]!.capacity).toBe(20_000);
