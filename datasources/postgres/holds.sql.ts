@@ -65,6 +65,19 @@ export async function lockHoldContext(tx: Queryable, eventId: number, owner: str
   return rows[0] ?? null;
 }
 
+// The best-available allocator of one event: a transaction-scoped advisory lock in the one-bigint key space
+// (the caller locks above use the two-int space, which never overlaps it), offset past small constants.
+const lockAllocator: Statement = { name: 'lock_allocator', text: `SELECT pg_advisory_xact_lock($1::bigint + 4294967296)` };
+
+/**
+ * Takes the event's best-available allocator until the transaction ends: best-available requests for one event
+ * choose their seats one at a time, each seeing what the one before took, so that they pack rows without
+ * stranding single seats, and none is refused while seats it could have had are merely locked by another.
+ */
+export async function lockBestAvailable(tx: Queryable, eventId: number): Promise<void> {
+  await tx.query(lockAllocator, [eventId]);
+}
+
 /** A free seat found by a best-available search, locked by this transaction. */
 export interface DbFreeSeat {
   ordinal: number;

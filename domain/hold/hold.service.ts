@@ -10,6 +10,7 @@ import {
   findHold,
   findHoldsOfOwner,
   findTakenSeats,
+  lockBestAvailable,
   lockHoldContext,
   type DbHold,
   type DbHoldContext,
@@ -57,25 +58,31 @@ export async function holdSeats(
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
-  try {
-    return await db.transaction(async (tx) => {
+  const attempt = () =>
+    db.transaction(async (tx) => {
       const ctx = await openHold(tx, eventId, owner, ordinals.length, input.admissionToken);
       checkSeatsExist(eventId, ordinals, ctx.capacity, input.seatIds);
       const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'nowait');
       if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
       return claim.hold;
     });
-  } catch (error) {
-    if (!isPgError(error, PgError.lockNotAvailable)) throw error;
-    // Another request is claiming some of these seats right now: name those, and any that are taken.
-    const taken = await findTakenSeats(db, eventId, ordinals);
-    throw seatsUnavailable(eventId, taken.length ? taken : ordinals);
+  for (let retried = false; ; retried = true) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isPgError(error, PgError.lockNotAvailable)) throw error;
+      // Another request was claiming some of these seats: name those still taken or being claimed. If none is
+      // (that request gave up), try once more rather than turn the caller away from free seats.
+      const taken = await findTakenSeats(db, eventId, ordinals);
+      if (taken.length || retried) throw seatsUnavailable(eventId, taken.length ? taken : ordinals);
+    }
   }
 }
 
 /**
  * Holds the best `quantity` free seats (see pickAdjacent and `best_available_key`), side by side in one row
- * when `adjacent`. Seats other requests are claiming are skipped, never waited for (`FOR UPDATE SKIP LOCKED`).
+ * when `adjacent`. Best-available requests for one event choose one at a time (lockBestAvailable); seats that
+ * explicit holds are claiming meanwhile are skipped, never waited for (`FOR UPDATE SKIP LOCKED`).
  */
 export async function holdBestAvailable(
   db: Database,
@@ -98,6 +105,7 @@ export async function holdBestAvailable(
   const adjacent = input.adjacent ?? true;
   return db.transaction(async (tx) => {
     const ctx = await openHold(tx, eventId, owner, quantity, input.admissionToken);
+    await lockBestAvailable(tx, eventId);
     const filter: FreeSeatFilter = { sectionId, maxPrice: input.maxPrice ?? null, includeLapsed: false };
     const ordinals = adjacent ? await lockAdjacent(tx, eventId, filter, quantity) : await lockAny(tx, eventId, filter, quantity);
     if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);

@@ -202,8 +202,9 @@ export type Mutation = {
    */
   holdBestAvailable: Hold;
   /**
-   * Holds exactly these seats, or none of them: SEAT_UNAVAILABLE lists those that are not free. A seat whose
-   * hold has expired is free at once. 1 to 100 seats of one event, within the event's `maxTicketsPerUser`.
+   * Holds exactly these seats, or none of them: SEAT_UNAVAILABLE lists those that are taken or being claimed at
+   * that moment. A seat whose hold has expired is free at once. 1 to 100 seats of one event, within the event's
+   * `maxTicketsPerUser`.
    */
   holdSeats: Hold;
   /** Releases an active hold; its seats are free at once. Not while the hold is being paid for. */

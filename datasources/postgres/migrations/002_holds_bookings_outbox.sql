@@ -68,8 +68,9 @@ END $$;
 
 -- Defense in depth: whatever the application does, a seat's claim can only be taken over when the seat is free
 -- or its hold has lapsed. A live hold may only turn into a booking of the same hold (booked seats keep the
--- `hold_id` they came from); a booking may only be dropped. The rule is the trigger's WHEN clause, so the
--- function runs only for an update that would double-sell. Dropping a claim (release, expiry, refund) is free.
+-- `hold_id` they came from); a booked seat may only be freed, never changed. The rule is the trigger's WHEN
+-- clause, so the function runs only for an update that would double-sell. Dropping a claim (release, expiry,
+-- refund) is free.
 CREATE FUNCTION refuse_second_claim() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'seat % of event % already has a live claim', OLD.ordinal, OLD.event_id
@@ -78,7 +79,8 @@ END $$;
 
 CREATE TRIGGER seats_one_live_claim BEFORE UPDATE ON seats
   FOR EACH ROW
-  WHEN ((OLD.status = 'booked' AND NEW.status <> 'available' AND NEW.booking_id IS DISTINCT FROM OLD.booking_id)
+  WHEN ((OLD.status = 'booked' AND NEW.status <> 'available'
+         AND (NEW.status, NEW.booking_id, NEW.hold_id) IS DISTINCT FROM (OLD.status, OLD.booking_id, OLD.hold_id))
      OR (OLD.status = 'held' AND OLD.held_until > now() AND NEW.status <> 'available'
          AND NEW.hold_id IS DISTINCT FROM OLD.hold_id))
   EXECUTE FUNCTION refuse_second_claim();
