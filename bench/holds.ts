@@ -1,0 +1,889 @@
+// npm run bench:holds — the write-path benchmark: holdSeats (uncontested and contested), holdBestAvailable, and
+// hold + confirmBooking, against a fresh seeded Postgres database, with the server in its own process; plus the
+// same hold as raw SQL through `pg` at the same concurrency, as the ceiling.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { callerFromToken } from '../server/auth.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const CASES = ['ceiling', 'a', 'b', 'c', 'd'] as const;
+type CaseKey = (typeof CASES)[number];
+
+function casesFromEnv(): CaseKey[] {
+  const raw = process.env.BENCH_CASES;
+  if (!raw) return [...CASES];
+  const keys = raw.split(',').map((key) => key.trim()).filter(Boolean);
+  const bad = keys.filter((key) => !(CASES as readonly string[]).includes(key));
+  if (bad.length || !keys.length) throw new Error(`BENCH_CASES must list some of ${CASES.join(',')}, got ${JSON.stringify(raw)}`);
+  return CASES.filter((key) => keys.includes(key));
+}
+
+/** The server's own default pool size (server/config.ts), used when BENCH_SERVER_POOL is not set. */
+const SERVER_DEFAULT_POOL = 20;
+
+const settings = {
+  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench_holds',
+  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  durationSeconds: intFromEnv('BENCH_DURATION', 15),
+  connections: intFromEnv('BENCH_CONNECTIONS', 64),
+  port: intFromEnv('BENCH_PORT', 4101),
+  /** DATABASE_POOL_SIZE of the server. */
+  serverPoolSize: intFromEnv('BENCH_SERVER_POOL', SERVER_DEFAULT_POOL),
+  /** pg.Pool max of the raw-SQL ceiling. */
+  sqlPoolSize: intFromEnv('BENCH_SQL_POOL', intFromEnv('BENCH_SERVER_POOL', SERVER_DEFAULT_POOL)),
+  /** What a hold or booking response selects (the fields the two types share). */
+  fields: process.env.BENCH_FIELDS || 'id status createdAt total { amount currency } seats { id row number }',
+  /** Which cases run, in this order. */
+  cases: casesFromEnv(),
+  /** ANALYZE before each measurement, as autovacuum would have done by then (it is off on some machines). */
+  analyze: process.env.BENCH_ANALYZE !== '0',
+  warmupSeconds: 2,
+  /** Every bench event: 10 sections × 40 rows × 50 seats, like the demo stadium's 20,000. */
+  sections: 10,
+  rowsPerSection: 40,
+  seatsPerRow: 50,
+  maxTicketsPerUser: 8,
+  /** (b): the contested seats (row A of the cheapest section) and how often they are all freed again. */
+  contestedSeats: 50,
+  contestedResetMs: 200,
+  /** (c): an event is left for the next one once this share of its seats is held. */
+  bestAvailableFill: 0.95,
+  jwtSecret: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
+  webhookSecret: 'bench-webhook-secret', // 20 characters
+};
+const seatsPerEvent = settings.sections * settings.rowsPerSection * settings.seatsPerRow;
+const sectionPrice = (section: number) => 4_000 + 1_000 * section;
+
+const cpus = os.cpus();
+const machine = {
+  node: process.version,
+  pg: (createRequire(import.meta.url)('pg/package.json') as { version: string }).version,
+  postgres: 'unknown',
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  cpus: cpus.length,
+  cpuModel: cpus[0]?.model ?? 'unknown',
+  totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
+  date: new Date().toISOString(),
+};
+
+/** Postgres settings that matter to a write benchmark, printed with the results. */
+const postgresSettings: Record<string, string> = {};
+
+const baseUrl = `http://127.0.0.1:${settings.port}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes and the database
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Drops and recreates the bench database (empty: the server migrates it and seeds the demo on start). */
+async function prepareDatabase(): Promise<void> {
+  const url = new URL(settings.databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name === 'postgres' || name.startsWith('template')) {
+    throw new Error(`refusing to drop database ${JSON.stringify(name)}: use a dedicated benchmark database`);
+  }
+  const maintenanceUrl = new URL(url);
+  maintenanceUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenanceUrl.toString() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ name: string; setting: string; unit: string | null }>(
+      `SELECT name, setting, unit FROM pg_settings
+        WHERE name IN ('server_version', 'max_connections', 'shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum')`,
+    );
+    for (const row of rows) {
+      if (row.name === 'server_version') machine.postgres = row.setting;
+      else postgresSettings[row.name] = row.unit === '8kB' ? `${(Number(row.setting) * 8) / 1024} MB` : row.setting;
+    }
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  console.log(`created database ${name}`);
+}
+
+let server: ChildProcess | undefined;
+/** The bench's own connection: checks, (b)'s resets, ANALYZE. */
+let sql: pg.Client;
+
+/** Starts the server in its own process (it migrates and seeds) and waits up to 120 s for GET /readyz. */
+async function startServer(): Promise<void> {
+  // A leftover server on the port would answer /readyz in place of ours and be measured instead.
+  const occupied = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+    () => true,
+    () => false,
+  );
+  if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      DATABASE_URL: settings.databaseUrl,
+      DATABASE_POOL_SIZE: String(settings.serverPoolSize),
+      REDIS_URL: settings.redisUrl,
+      PORT: String(settings.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      SEED_DEMO: 'always',
+      // The defaults: a sweep every second, and the built-in test payment provider.
+      SWEEP_INTERVAL_MS: '',
+      SWEEP_BATCH_SIZE: '',
+      PAYMENT_PROVIDER: 'test',
+      JWT_SECRET: settings.jwtSecret,
+      PAYMENT_WEBHOOK_SECRET: settings.webhookSecret,
+    },
+  });
+  server = child;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
+
+  const deadline = Date.now() + 120_000;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the server exited before it was ready (${exited})`);
+    try {
+      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      const text = await response.text();
+      if (response.status === 200) return;
+      last = `${response.status} ${text}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`the server was not ready within 120 s on ${baseUrl}/readyz (last: ${last})`);
+}
+
+/** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
+async function stopServer(): Promise<void> {
+  const child = server;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Last resort if this process goes away some other way (an uncaught error, Ctrl-C).
+process.once('exit', () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the server`);
+    void stopServer().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tokens: HS256 with the claims of server/auth.ts signToken (sub, iat, exp), signed here with node:crypto because
+// jose takes ~150 µs a token on this machine and every request of a case comes from a user of its own.
+
+const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+const tokenHeader = base64url(JSON.stringify({ alg: 'HS256' }));
+
+function signBenchToken(sub: string, admin = false): string {
+  const iat = Math.floor(Date.now() / 1000);
+  const payload = base64url(JSON.stringify({ ...(admin ? { role: 'admin' } : {}), sub, iat, exp: iat + 4 * 3600 }));
+  const signature = createHmac('sha256', settings.jwtSecret).update(`${tokenHeader}.${payload}`).digest('base64url');
+  return `${tokenHeader}.${payload}.${signature}`;
+}
+
+let nextUser = 0;
+/** A token for a user that has never held anything: `bench-u<n>`. */
+const freshUserToken = () => signBenchToken(`bench-u${nextUser++}`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP: node:http with a keep-alive agent (one socket per worker), which costs the load generator less CPU than
+// fetch; every request has its own body and token.
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: settings.connections + 4 });
+
+function post(body: string, token: string | undefined): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const request = http.request({ host: '127.0.0.1', port: settings.port, path: '/graphql', method: 'POST', agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.setTimeout(30_000, () => request.destroy(new Error('no answer within 30 s')));
+    request.end(body);
+  });
+}
+
+interface GqlAnswer {
+  /** `OK`, the first error's `extensions.code`, or `HTTP_<status>`. */
+  code: string;
+  data: Record<string, unknown> | null;
+  message?: string;
+}
+
+async function gql(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlAnswer> {
+  const { status, text } = await post(JSON.stringify({ query, variables }), token);
+  let body: { data?: Record<string, unknown> | null; errors?: { message?: string; extensions?: { code?: unknown } }[] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return { code: `HTTP_${status}`, data: null, message: text.slice(0, 200) };
+  }
+  const error = body.errors?.[0];
+  if (error) return { code: typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN_ERROR', data: body.data ?? null, message: error.message };
+  if (status !== 200 || !body.data) return { code: `HTTP_${status}`, data: body.data ?? null, message: text.slice(0, 200) };
+  return { code: 'OK', data: body.data };
+}
+
+/** `gql`, failing unless the answer is OK. */
+async function gqlOk(name: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Record<string, unknown>> {
+  const answer = await gql(query, variables, token);
+  if (answer.code !== 'OK' || !answer.data) throw new Error(`${name}: ${answer.code}: ${answer.message ?? ''}`);
+  return answer.data;
+}
+
+const HOLD_SEATS = `mutation($input: HoldSeatsInput!) { holdSeats(input: $input) { ${settings.fields} } }`;
+const HOLD_BEST = `mutation($input: HoldBestAvailableInput!) { holdBestAvailable(input: $input) { ${settings.fields} } }`;
+const CONFIRM = `mutation($input: ConfirmBookingInput!) { confirmBooking(input: $input) { ${settings.fields} } }`;
+
+const seatId = (eventId: number, ordinal: number) => `seat_${eventId}_${ordinal}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bench events, created through the admin API
+
+let adminToken = '';
+let venueId = '';
+let eventsCreated = 0;
+let eventCreationMs = 0;
+
+/** A fresh event with `seatsPerEvent` seats, on sale since an hour ago, starting in 30 days; its layout warmed. */
+async function createBenchEvent(label: string): Promise<number> {
+  const started = performance.now();
+  const now = Date.now();
+  const data = await gqlOk(
+    'createEvent',
+    `mutation($input: CreateEventInput!) { createEvent(input: $input) { id capacity } }`,
+    {
+      input: {
+        venueId,
+        title: `Hold Bench ${label}`,
+        performer: 'The Benchmarks',
+        category: 'concert',
+        startsAt: new Date(now + 30 * 86_400_000).toISOString(),
+        onSaleAt: new Date(now - 3_600_000).toISOString(),
+        maxTicketsPerUser: settings.maxTicketsPerUser,
+        currency: 'USD',
+        sections: Array.from({ length: settings.sections }, (_, i) => ({
+          name: `Section ${i + 1}`,
+          price: sectionPrice(i),
+          rows: settings.rowsPerSection,
+          seatsPerRow: settings.seatsPerRow,
+        })),
+      },
+    },
+    adminToken,
+  );
+  const created = data.createEvent as { id: string; capacity: number };
+  if (created.capacity !== seatsPerEvent) throw new Error(`createEvent: ${created.capacity} seats, expected ${seatsPerEvent}`);
+  // The first hold of an event would otherwise pay for building its layout (every seat) in the server.
+  await gqlOk('seatMap', `query($id: ID!) { event(id: $id) { seatMap { version sections { id } } } }`, { id: created.id });
+  eventsCreated++;
+  eventCreationMs += performance.now() - started;
+  return Number(created.id.slice('evt_'.length));
+}
+
+/**
+ * Seats two at a time, side by side, from fresh events in turn: each event's 10,000 pairs are dealt in random
+ * order, so no two requests ever want the same seat. More events are made (outside the measurement) as needed.
+ */
+class PairSource {
+  private events: { eventId: number; pairs: [number, number][] }[] = [];
+  private adding: Promise<void> | undefined;
+  readonly eventIds: number[] = [];
+  /** Events that pairs were taken from while measuring. */
+  readonly usedWhileMeasuring = new Set<number>();
+  /** Events that had to be created while a measurement was running (each one perturbs it). */
+  createdDuringRun = 0;
+  measuring = false;
+
+  constructor(readonly label: string) {}
+
+  get remaining(): number {
+    return this.events.reduce((sum, event) => sum + event.pairs.length, 0);
+  }
+
+  async addEvent(): Promise<void> {
+    const eventId = await createBenchEvent(`${this.label} #${this.eventIds.length + 1}`);
+    const pairs: [number, number][] = [];
+    for (let ordinal = 0; ordinal + 1 < seatsPerEvent; ordinal += 2) pairs.push([ordinal, ordinal + 1]);
+    for (let i = pairs.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [pairs[i], pairs[j]] = [pairs[j]!, pairs[i]!];
+    }
+    this.events.push({ eventId, pairs });
+    this.eventIds.push(eventId);
+  }
+
+  /** Makes sure that at least `pairs` pairs are left. */
+  async ensure(pairs: number): Promise<void> {
+    while (this.remaining < pairs) await this.addEvent();
+  }
+
+  async take(): Promise<{ eventId: number; ordinals: [number, number] }> {
+    for (;;) {
+      const event = this.events[0];
+      if (!event) {
+        if (this.measuring) this.createdDuringRun += this.adding ? 0 : 1;
+        this.adding ??= this.addEvent().finally(() => (this.adding = undefined));
+        await this.adding;
+        continue;
+      }
+      const pair = event.pairs.pop();
+      if (pair) {
+        if (this.measuring) this.usedWhileMeasuring.add(event.eventId);
+        return { eventId: event.eventId, ordinals: pair };
+      }
+      this.events.shift();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load: `connections` async workers, each running `op` back to back until the time is up. Every latency is kept.
+
+class Recorder {
+  readonly series = new Map<string, number[]>();
+  readonly codes = new Map<string, number>();
+  readonly examples = new Map<string, string>();
+
+  sample(series: string, ms: number): void {
+    let values = this.series.get(series);
+    if (!values) this.series.set(series, (values = []));
+    values.push(ms);
+  }
+
+  count(code: string, example?: string): void {
+    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
+    if (example && !this.examples.has(code)) this.examples.set(code, example);
+  }
+}
+
+interface Stats {
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  maxMs: number;
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Exact nearest-rank percentiles of every latency recorded. */
+function stats(values: readonly number[] | undefined, seconds: number): Stats {
+  if (!values?.length) return { count: 0, perSecond: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0 };
+  const sorted = Float64Array.from(values).sort();
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  const sum = sorted.reduce((total, value) => total + value, 0);
+  return {
+    count: sorted.length,
+    perSecond: round(sorted.length / seconds),
+    p50Ms: round(rank(0.5)),
+    p99Ms: round(rank(0.99)),
+    meanMs: round(sum / sorted.length),
+    maxMs: round(sorted[sorted.length - 1]!),
+  };
+}
+
+async function drive(seconds: number, connections: number, op: (rec: Recorder) => Promise<void>): Promise<{ rec: Recorder; seconds: number }> {
+  const rec = new Recorder();
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          await op(rec);
+        } catch (error) {
+          rec.count('CLIENT_ERROR', (error as Error).message);
+          await sleep(10); // a dead server must not turn this into a busy loop
+        }
+      }
+    }),
+  );
+  return { rec, seconds: (performance.now() - started) / 1000 };
+}
+
+interface CaseResult {
+  name: string;
+  connections: number;
+  /** Operations (holds, bookings, transactions) completed per second, successful or not. */
+  opsPerSecond: number;
+  /** Per series: `op` (every operation), `ok`, and case-specific ones. */
+  latency: Record<string, Stats>;
+  codes: Record<string, number>;
+  /** Codes that count as failures of the benchmark (anything not expected by the case). */
+  unexpected: Record<string, number>;
+  examples: Record<string, string>;
+  notes: Record<string, number | string>;
+}
+
+/**
+ * Warms up (2 s, not recorded), lets `between` prepare for the measurement with the warm-up's rate, then
+ * measures for BENCH_DURATION seconds. `expected` are the codes that are not failures (OK is always expected).
+ */
+async function runCase(
+  name: string,
+  op: (rec: Recorder) => Promise<void>,
+  options: {
+    expected?: string[];
+    between?: (warmupOpsPerSecond: number) => Promise<void>;
+    start?: () => void;
+    after?: () => Promise<Record<string, number | string>>;
+  } = {},
+): Promise<CaseResult> {
+  const connections = settings.connections;
+  console.log(`\n${name}: ${connections} concurrent callers`);
+  process.stdout.write(`  warming up ${settings.warmupSeconds} s… `);
+  const warm = await drive(settings.warmupSeconds, connections, op);
+  const warmOps = (warm.rec.series.get('op')?.length ?? 0) / warm.seconds;
+  if (options.between) await options.between(warmOps);
+  if (settings.analyze) await sql.query('ANALYZE');
+  options.start?.();
+  process.stdout.write(`measuring ${settings.durationSeconds} s… `);
+  const { rec, seconds } = await drive(settings.durationSeconds, connections, op);
+  const latency = Object.fromEntries([...rec.series].map(([series, values]) => [series, stats(values, seconds)]));
+  const codes = Object.fromEntries(rec.codes);
+  const expected = new Set(['OK', ...(options.expected ?? [])]);
+  const unexpected = Object.fromEntries(Object.entries(codes).filter(([code]) => !expected.has(code)));
+  const result: CaseResult = {
+    name,
+    connections,
+    opsPerSecond: latency.op?.perSecond ?? 0,
+    latency,
+    codes,
+    unexpected,
+    examples: Object.fromEntries([...rec.examples].filter(([code]) => !expected.has(code))),
+    notes: { measuredSeconds: round(seconds, 2), ...(options.after ? await options.after() : {}) },
+  };
+  const op50 = latency.op;
+  console.log(`${result.opsPerSecond.toFixed(0)} ops/s, p50 ${op50?.p50Ms ?? '-'} ms, p99 ${op50?.p99Ms ?? '-'} ms`);
+  console.log(`  outcomes: ${Object.entries(codes).map(([code, count]) => `${code} ${count}`).join(', ') || 'none'}`);
+  if (Object.keys(unexpected).length) {
+    console.warn(`  WARNING: ${name} had unexpected outcomes ${JSON.stringify(unexpected)}; first of each: ${JSON.stringify(result.examples)}`);
+  }
+  return result;
+}
+
+/** Times one GraphQL operation into series `op` (and `series` when given); returns the answer. */
+async function timed(rec: Recorder, query: string, variables: Record<string, unknown>, token: string, series?: string): Promise<GqlAnswer & { ms: number }> {
+  const started = performance.now();
+  const answer = await gql(query, variables, token);
+  const ms = performance.now() - started;
+  if (series) rec.sample(series, ms);
+  return { ...answer, ms };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The cases
+
+/** Keeps enough pairs for the measurement: the warm-up's rate, with half again to spare. */
+const enoughPairs = (source: PairSource) => async (warmupOpsPerSecond: number) => {
+  const before = eventsCreated;
+  await source.ensure(Math.ceil(warmupOpsPerSecond * 1.5 * settings.durationSeconds) + settings.connections);
+  source.measuring = true;
+  if (eventsCreated > before) process.stdout.write(`(made ${eventsCreated - before} more events) `);
+};
+
+const pairNotes = (source: PairSource) => async () => ({
+  eventsUsed: source.usedWhileMeasuring.size,
+  eventsCreatedDuringMeasurement: source.createdDuringRun,
+});
+
+/** (a) holdSeats of 2 free seats, never wanted by anyone else, by a fresh user each time. */
+async function caseUncontested(): Promise<CaseResult> {
+  const source = new PairSource('a');
+  await source.ensure(1);
+  const op = async (rec: Recorder) => {
+    const { eventId, ordinals } = await source.take();
+    const input = { eventId: `evt_${eventId}`, seatIds: ordinals.map((ordinal) => seatId(eventId, ordinal)) };
+    const answer = await timed(rec, HOLD_SEATS, { input }, freshUserToken(), 'op');
+    rec.count(answer.code, answer.message);
+    if (answer.code === 'OK') rec.sample('ok', answer.ms);
+  };
+  const result = await runCase('(a) holdSeats, 2 seats, uncontested', op, { between: enoughPairs(source), after: pairNotes(source) });
+  if (source.createdDuringRun) console.warn(`  WARNING: ${source.createdDuringRun} event(s) had to be created during the measurement`);
+  return result;
+}
+
+/** (b) holdSeats of 2 seats picked at random among the same 50, which are all freed again every 200 ms. */
+async function caseContested(): Promise<CaseResult> {
+  const eventId = await createBenchEvent('b');
+  const contested = Array.from({ length: settings.contestedSeats }, (_, i) => i); // row A of the cheapest section
+  let resets = 0;
+  let resetMs = 0;
+  let freed = 0;
+  let stop = false;
+  // Releases every active hold of the event (there are only holds on the contested seats) and frees their seats,
+  // as a sweep would: one statement.
+  const resetter = (async () => {
+    while (!stop) {
+      await sleep(settings.contestedResetMs);
+      const started = performance.now();
+      const { rowCount } = await sql.query({
+        name: 'bench_reset_contested',
+        text: `WITH released AS (
+                 UPDATE holds SET status = 'RELEASED', ended_at = now() WHERE event_id = $1 AND status = 'ACTIVE' RETURNING id)
+               UPDATE seats SET status = 'available', hold_id = NULL, held_until = NULL
+                WHERE event_id = $1 AND status = 'held' AND hold_id IN (SELECT id FROM released)`,
+        values: [eventId],
+      });
+      resetMs += performance.now() - started;
+      freed += rowCount ?? 0;
+      resets++;
+    }
+  })();
+  const op = async (rec: Recorder) => {
+    const i = Math.floor(Math.random() * contested.length);
+    let j = Math.floor(Math.random() * (contested.length - 1));
+    if (j >= i) j++;
+    const input = { eventId: `evt_${eventId}`, seatIds: [contested[i]!, contested[j]!].map((ordinal) => seatId(eventId, ordinal)) };
+    const answer = await timed(rec, HOLD_SEATS, { input }, freshUserToken(), 'op');
+    rec.count(answer.code, answer.message);
+    if (answer.code === 'OK') rec.sample('win', answer.ms);
+    else if (answer.code === 'SEAT_UNAVAILABLE') rec.sample('rejection', answer.ms);
+  };
+  try {
+    return await runCase(`(b) holdSeats, 2 of the same ${settings.contestedSeats} seats, contested`, op, {
+      expected: ['SEAT_UNAVAILABLE'],
+      start: () => {
+        resets = 0;
+        resetMs = 0;
+        freed = 0;
+      },
+      after: async () => ({ resets, seatsFreedByResets: freed, resetMeanMs: resets ? round(resetMs / resets, 2) : 0 }),
+    });
+  } finally {
+    stop = true;
+    await resetter;
+  }
+}
+
+/** (c) holdBestAvailable of 2 adjacent seats; each event until 95% of it is held, then the next fresh one. */
+async function caseBestAvailable(): Promise<CaseResult> {
+  const events: number[] = [await createBenchEvent('c #1')];
+  let current = 0;
+  let heldOnCurrent = 0;
+  let adding: Promise<void> | undefined;
+  let createdDuringRun = 0;
+  let measuring = false;
+  let firstMeasured = 0;
+  const limit = Math.floor(seatsPerEvent * settings.bestAvailableFill);
+  const addEvent = async () => void events.push(await createBenchEvent(`c #${events.length + 1}`));
+  const op = async (rec: Recorder) => {
+    if (heldOnCurrent + 2 > limit) {
+      heldOnCurrent = 0;
+      current++;
+    }
+    while (current >= events.length) {
+      if (measuring && !adding) createdDuringRun++;
+      adding ??= addEvent().finally(() => (adding = undefined));
+      await adding;
+    }
+    const eventId = events[current]!;
+    heldOnCurrent += 2; // counted when sent, so that no more than `limit` seats are ever asked of one event
+    const answer = await timed(rec, HOLD_BEST, { input: { eventId: `evt_${eventId}`, quantity: 2 } }, freshUserToken(), 'op');
+    rec.count(answer.code, answer.message);
+    if (answer.code === 'OK') rec.sample('ok', answer.ms);
+  };
+  const result = await runCase('(c) holdBestAvailable, quantity 2', op, {
+    between: async (warmupOpsPerSecond) => {
+      // Measure from a fresh event, with enough fresh ones behind it.
+      const needed = Math.ceil((warmupOpsPerSecond * 1.5 * settings.durationSeconds * 2) / limit) + 1;
+      const first = events.length;
+      while (events.length < first + needed) await addEvent();
+      current = firstMeasured = first;
+      heldOnCurrent = 0;
+      measuring = true;
+    },
+    after: async () => ({ eventsUsed: current - firstMeasured + 1, eventsCreatedDuringMeasurement: createdDuringRun }),
+  });
+  if (createdDuringRun) console.warn(`  WARNING: ${createdDuringRun} event(s) had to be created during the measurement`);
+  return result;
+}
+
+/** (d) holdSeats of 2 free seats, then confirmBooking with tok_visa and a fresh idempotency key. */
+async function caseHoldAndBook(): Promise<CaseResult> {
+  const source = new PairSource('d');
+  await source.ensure(1);
+  const op = async (rec: Recorder) => {
+    const { eventId, ordinals } = await source.take();
+    const token = freshUserToken();
+    const started = performance.now();
+    const input = { eventId: `evt_${eventId}`, seatIds: ordinals.map((ordinal) => seatId(eventId, ordinal)) };
+    const hold = await timed(rec, HOLD_SEATS, { input }, token, 'hold');
+    if (hold.code !== 'OK') {
+      rec.sample('op', performance.now() - started);
+      rec.count(`hold: ${hold.code}`, hold.message);
+      return;
+    }
+    const holdId = (hold.data?.holdSeats as { id: string }).id;
+    const confirm = await timed(
+      rec,
+      CONFIRM,
+      { input: { holdId, paymentToken: 'tok_visa', idempotencyKey: randomUUID() } },
+      token,
+      'confirm',
+    );
+    const ms = performance.now() - started;
+    rec.sample('op', ms);
+    const status = (confirm.data?.confirmBooking as { status?: string } | null | undefined)?.status;
+    if (confirm.code !== 'OK') rec.count(`confirm: ${confirm.code}`, confirm.message);
+    else if (status !== 'CONFIRMED') rec.count(`confirm: ${status ?? 'no status'}`);
+    else {
+      rec.count('OK');
+      rec.sample('ok', ms);
+    }
+  };
+  const result = await runCase('(d) holdSeats 2 seats + confirmBooking tok_visa', op, { between: enoughPairs(source), after: pairNotes(source) });
+  if (source.createdDuringRun) console.warn(`  WARNING: ${source.createdDuringRun} event(s) had to be created during the measurement`);
+  return result;
+}
+
+/**
+ * The ceiling: the same hold as raw SQL, five round trips on one pooled connection, every statement prepared
+ * (named): BEGIN; lock the two seats FOR UPDATE NOWAIT; claim them; insert the hold; COMMIT. The seats trigger
+ * (seat-map version, available count, outbox row) fires as it does for the server's claim.
+ */
+async function caseRawSql(): Promise<CaseResult> {
+  const source = new PairSource('ceiling');
+  await source.ensure(1);
+  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.sqlPoolSize, application_name: 'bench-holds-ceiling' });
+  pool.on('error', () => {});
+  const lock = {
+    name: 'bench_lock_seats',
+    text: `SELECT ordinal, status = 'available' OR (status = 'held' AND held_until <= now()) AS free
+             FROM seats WHERE event_id = $1 AND ordinal = ANY($2::int[]) FOR UPDATE NOWAIT`,
+  };
+  const claim = {
+    name: 'bench_claim_seats',
+    text: `UPDATE seats SET status = 'held', hold_id = $3, held_until = now() + make_interval(secs => $4), booking_id = NULL
+            WHERE event_id = $1 AND ordinal = ANY($2::int[])`,
+  };
+  const insert = {
+    name: 'bench_insert_hold',
+    text: `INSERT INTO holds (id, event_id, owner, ordinals, total, currency, expires_at, base_expires_at)
+           VALUES ($1, $2, $3, $4::int[], $5, 'USD', now() + make_interval(secs => $6), now() + make_interval(secs => $6))`,
+  };
+  const op = async (rec: Recorder) => {
+    const { eventId, ordinals } = await source.take();
+    const holdId = randomUUID();
+    const owner = `user:bench-u${nextUser++}`;
+    const total = ordinals.reduce((sum, ordinal) => sum + sectionPrice(Math.floor(ordinal / (settings.rowsPerSection * settings.seatsPerRow))), 0);
+    const started = performance.now();
+    const client = await pool.connect();
+    let outcome = 'OK';
+    let message: string | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ ordinal: number; free: boolean }>({ ...lock, values: [eventId, ordinals] });
+      if (rows.length !== ordinals.length || !rows.every((row) => row.free)) {
+        outcome = 'SEAT_UNAVAILABLE';
+        await client.query('ROLLBACK');
+      } else {
+        await client.query({ ...claim, values: [eventId, ordinals, holdId, 600] });
+        await client.query({ ...insert, values: [holdId, eventId, owner, ordinals, total, 600] });
+        await client.query('COMMIT');
+      }
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      outcome = typeof code === 'string' ? `PG_${code}` : 'PG_ERROR';
+      message = (error as Error).message;
+      await client.query('ROLLBACK').catch(() => {});
+    } finally {
+      client.release();
+    }
+    const ms = performance.now() - started;
+    rec.sample('op', ms);
+    rec.count(outcome, message);
+    if (outcome === 'OK') rec.sample('ok', ms);
+  };
+  try {
+    return await runCase('raw SQL hold (ceiling)', op, { between: enoughPairs(source), after: pairNotes(source) });
+  } finally {
+    await pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  console.log('Onsale write-path (holds) benchmark');
+  console.log(`  BENCH_DATABASE_URL   ${settings.databaseUrl}`);
+  console.log(`  REDIS_URL            ${settings.redisUrl}`);
+  console.log(`  BENCH_DURATION       ${settings.durationSeconds} s per case (after ${settings.warmupSeconds} s of warm-up)`);
+  console.log(`  BENCH_CONNECTIONS    ${settings.connections} concurrent callers (async workers, one keep-alive socket each)`);
+  console.log(`  BENCH_SERVER_POOL    ${settings.serverPoolSize} (the server's DATABASE_POOL_SIZE; its default is ${SERVER_DEFAULT_POOL})`);
+  console.log(`  BENCH_SQL_POOL       ${settings.sqlPoolSize} (pg.Pool max of the raw-SQL ceiling; the same as the server's unless set)`);
+  console.log(`  BENCH_CASES          ${settings.cases.join(',')}`);
+  console.log(`  BENCH_ANALYZE        ${settings.analyze ? '1: ANALYZE before each measurement (outside it)' : '0: no ANALYZE'}`);
+  console.log(`  BENCH_PORT           ${settings.port}`);
+  console.log(`  BENCH_FIELDS         ${settings.fields}`);
+  console.log(
+    `  events               ${seatsPerEvent} seats each (${settings.sections} sections × ${settings.rowsPerSection} rows × ` +
+      `${settings.seatsPerRow}), maxTicketsPerUser ${settings.maxTicketsPerUser}, holds of 600 s, fresh ones per case`,
+  );
+  console.log('  callers              a fresh user (own HS256 token) for every hold');
+  console.log(`  (b)                  2 random seats of the same ${settings.contestedSeats}; all freed by SQL every ${settings.contestedResetMs} ms`);
+  console.log(`  (c)                  each event until ${settings.bestAvailableFill * 100}% of its seats are held, then a fresh one`);
+  console.log(
+    `  ceiling              BEGIN; SELECT … FOR UPDATE NOWAIT; UPDATE seats; INSERT INTO holds; COMMIT (named statements), ` +
+      `a pg.Pool of ${settings.sqlPoolSize} in this process`,
+  );
+  console.log('  server               NODE_ENV=production, LOG_LEVEL=warn, SWEEP_INTERVAL_MS default (1000), test payment provider');
+
+  await prepareDatabase();
+  console.log(`  node ${machine.node}, pg ${machine.pg}, Postgres ${machine.postgres}, ${machine.platform}`);
+  console.log(`  Postgres settings: ${Object.entries(postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}`);
+  if (postgresSettings.autovacuum === 'off') console.warn('  WARNING: autovacuum is off: nothing analyzes the new events or vacuums the seats between runs');
+  console.log(`  ${machine.cpus} CPUs: ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, load average ${machine.loadAverage.join(' ')}`);
+  console.log(`  date ${machine.date}\n`);
+
+  // The hand-signed tokens must be what the server accepts.
+  const probe = await callerFromToken(settings.jwtSecret, signBenchToken('probe'));
+  if (probe.kind !== 'user' || probe.userId !== 'probe') throw new Error('the bench signs tokens the server would not accept');
+
+  console.log(`starting the server on ${baseUrl} (it migrates and seeds the demo)…`);
+  await startServer();
+  console.log('server ready');
+
+  sql = new pg.Client({ connectionString: settings.databaseUrl, application_name: 'bench-holds' });
+  await sql.connect();
+  try {
+    const { rows } = await sql.query<{ capacity: number }>('SELECT capacity FROM events WHERE id = 1');
+    if (rows[0]?.capacity !== 20_000) console.warn('  WARNING: the seed did not create the 20,000-seat demo stadium evt_1');
+
+    adminToken = signBenchToken('bench-admin', true);
+    const venue = await gqlOk('createVenue', `mutation { createVenue(input: { name: "Bench Arena", city: "Benchville", country: "Benchland" }) { id } }`, {}, adminToken);
+    venueId = (venue.createVenue as { id: string }).id;
+    const started = performance.now();
+    await createBenchEvent('probe');
+    console.log(`one ${seatsPerEvent}-seat event takes ${(performance.now() - started).toFixed(0)} ms to create`);
+
+    const runners: Record<CaseKey, () => Promise<CaseResult>> = {
+      ceiling: caseRawSql,
+      a: caseUncontested,
+      b: caseContested,
+      c: caseBestAvailable,
+      d: caseHoldAndBook,
+    };
+    const byKey: Partial<Record<CaseKey, CaseResult>> = {};
+    for (const key of settings.cases) byKey[key] = await runners[key]();
+    const results = settings.cases.map((key) => byKey[key]!);
+    const { ceiling, a: uncontested, b: contested, c: best, d: book } = byKey;
+
+    const share = (r: CaseResult) => (ceiling && ceiling.opsPerSecond > 0 ? (100 * r.opsPerSecond) / ceiling.opsPerSecond : NaN);
+    const s = (r: CaseResult, series: string) => r.latency[series] ?? stats(undefined, 1);
+    console.log(`\n| case | callers | ops/s | p50 ms | p99 ms | max ms | outcomes | % of raw-SQL ops/s |`);
+    console.log('|---|---:|---:|---:|---:|---:|---|---:|');
+    for (const r of results) {
+      const op = s(r, 'op');
+      const outcomes = Object.entries(r.codes).map(([code, count]) => `${code} ${count}`).join(', ');
+      const ratio = Number.isNaN(share(r)) ? '-' : `${share(r).toFixed(1)}%`;
+      console.log(`| ${r.name} | ${r.connections} | ${r.opsPerSecond.toFixed(0)} | ${op.p50Ms} | ${op.p99Ms} | ${op.maxMs} | ${outcomes} | ${ratio} |`);
+    }
+    console.log('');
+    if (contested) {
+      const win = s(contested, 'win');
+      const rejection = s(contested, 'rejection');
+      console.log(
+        `(b) wins ${win.perSecond}/s (p50 ${win.p50Ms} ms, p99 ${win.p99Ms} ms); rejections ${rejection.perSecond}/s ` +
+          `(p50 ${rejection.p50Ms} ms, p99 ${rejection.p99Ms} ms); ${contested.notes.resets} resets freed ${contested.notes.seatsFreedByResets} seats ` +
+          `(mean ${contested.notes.resetMeanMs} ms each)`,
+      );
+    }
+    if (book) {
+      const hold = s(book, 'hold');
+      const confirm = s(book, 'confirm');
+      console.log(
+        `(d) per booking: hold p50 ${hold.p50Ms} ms, p99 ${hold.p99Ms} ms; confirmBooking p50 ${confirm.p50Ms} ms, p99 ${confirm.p99Ms} ms; ` +
+          `both p50 ${s(book, 'op').p50Ms} ms, p99 ${s(book, 'op').p99Ms} ms`,
+      );
+    }
+    for (const r of results) {
+      const notes = Object.entries(r.notes).map(([name, value]) => `${name} ${value}`).join(', ');
+      console.log(`${r.name}: ${notes}`);
+    }
+    console.log(`events: ${eventsCreated} created (${seatsPerEvent} seats each), ${(eventCreationMs / Math.max(1, eventsCreated)).toFixed(0)} ms each on average`);
+
+    const targets: { target: string; value: string; met: boolean }[] = [];
+    if (uncontested) targets.push({ target: '(a) holdSeats p99 < 100 ms', value: `${s(uncontested, 'op').p99Ms} ms`, met: s(uncontested, 'op').p99Ms < 100 });
+    if (best) targets.push({ target: '(c) holdBestAvailable p99 < 100 ms', value: `${s(best, 'op').p99Ms} ms`, met: s(best, 'op').p99Ms < 100 });
+    if (contested) {
+      const rejection = s(contested, 'rejection');
+      targets.push({ target: '(b) a rejection p99 < 50 ms', value: `${rejection.p99Ms} ms`, met: rejection.count > 0 && rejection.p99Ms < 50 });
+    }
+    if (uncontested && ceiling) {
+      targets.push({ target: '(a) ops/s >= 50% of the raw-SQL ceiling', value: `${share(uncontested).toFixed(1)}%`, met: share(uncontested) >= 50 });
+    }
+    console.log('\nTargets:');
+    for (const t of targets) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target} (${t.value})`);
+
+    // A run of some of the cases must not overwrite the day's full run.
+    const all = settings.cases.length === CASES.length;
+    const file = `holds-${machine.date.slice(0, 10)}${all ? '' : `-${settings.cases.join('-')}`}.json`;
+    await mkdir(new URL('results/', import.meta.url), { recursive: true });
+    await writeFile(
+      new URL(`results/${file}`, import.meta.url),
+      `${JSON.stringify({ settings: { ...settings, jwtSecret: undefined, webhookSecret: undefined, seatsPerEvent, eventsCreated }, machine, postgresSettings, results, targets }, null, 2)}\n`,
+    );
+    console.log(`\nwrote bench/results/${file}`);
+
+    const failed = results.filter((r) => Object.keys(r.unexpected).length > 0);
+    if (failed.length) {
+      console.error(`FAILED: ${failed.map((r) => r.name).join(', ')} had unexpected outcomes (see the warnings above)`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await sql.end();
+  }
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  agent.destroy();
+  await stopServer();
+}
+process.exit(exitCode);
