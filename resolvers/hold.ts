@@ -10,6 +10,7 @@ import type { Resolvers } from './__generated__/types.js';
 async function write<T>(context: Context, result: Promise<T>): Promise<T> {
   const value = await result;
   context.loaders.event.clearAll();
+  context.loaders.seatStatus.clearAll();
   return value;
 }
 
@@ -17,7 +18,7 @@ async function write<T>(context: Context, result: Promise<T>): Promise<T> {
 const claimFields = {
   event: (claim: { eventId: number }, _: unknown, { loaders }: Context) => loaders.event.load(claim.eventId).then((event) => event!),
   async seats(claim: { eventId: number; ordinals: number[] }, _: unknown, { loaders, services }: Context) {
-    return seatsOf(services.seatMaps, (await loaders.event.load(claim.eventId))!, claim.ordinals);
+    return seatsOf(services.seatMaps, loaders.seatStatus, (await loaders.event.load(claim.eventId))!, claim.ordinals);
   },
   total: (claim: { total: number; currency: string }) => ({ amount: claim.total, currency: claim.currency }),
 };
@@ -32,8 +33,8 @@ export const holdResolvers: Resolvers = {
     bookings: (_, { eventId }, { services, caller }) => bookingsOfCaller(services.db, caller, eventId),
   },
   Mutation: {
-    holdSeats: (_, { input }, context) => write(context, holdSeats(context.services.db, context.caller, input)),
-    holdBestAvailable: (_, { input }, context) => write(context, holdBestAvailable(context.services.db, context.caller, input)),
+    holdSeats: (_, { input }, context) => write(context, holdSeats(context.services, context.caller, input)),
+    holdBestAvailable: (_, { input }, context) => write(context, holdBestAvailable(context.services, context.caller, input)),
     releaseHold: (_, { id }, context) => write(context, releaseHold(context.services.db, context.caller, id)),
     confirmBooking: (_, { input }, context) => write(context, confirmBooking(context.services, context.caller, input)),
     cancelBooking: (_, { id }, context) => write(context, cancelBooking(context.services, context.caller, id)),

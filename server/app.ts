@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createTransactionBatcher } from '../datasources/batch.js';
 import type { Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/test-provider.js';
@@ -66,6 +67,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     seatMaps: createSeatMapCache(db, config.seatMapCacheSeats),
     eventBatcher: createEventBatcher(db),
     payments,
+    holdWrites: createTransactionBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();

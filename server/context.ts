@@ -1,10 +1,11 @@
 import type DataLoader from 'dataloader';
+import type { TransactionBatcher } from '../datasources/batch.js';
 import type { Database } from '../datasources/db.js';
 import type { DbEvent } from '../datasources/postgres/events.sql.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
-import type { SeatMapCache } from '../domain/seat-map/seat-map.service.js';
+import { createSeatStatusLoader, type SeatMapCache, type SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -19,11 +20,14 @@ export interface Services {
   /** Batches event lookups across concurrent requests (no cache); see createEventBatcher. */
   eventBatcher: DataLoader<number, DbEvent | null>;
   payments: PaymentProvider;
+  /** Commits the holds of one event that arrive together in one transaction (group commit). */
+  holdWrites: TransactionBatcher;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */
 export interface Loaders {
   event: DataLoader<number, DbEvent | null>;
+  seatStatus: SeatStatusLoader;
 }
 
 /** The GraphQL context of one operation. */
@@ -40,5 +44,5 @@ export interface Context {
 /** A fresh context for one operation by `caller`. */
 export function createContext(services: Services, caller: Caller, requestId: string): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
+  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher), seatStatus: createSeatStatusLoader(services.db) }, listedSeats: 0 };
 }

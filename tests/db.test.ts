@@ -49,6 +49,14 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     expect((await db.query(`SELECT 1 FROM t WHERE id = 3`)).rowCount).toBe(0);
   });
 
+  it('counts rows as pg does: changed rows for a write, returned rows for a SELECT (locking ones too)', async () => {
+    await db.query(`INSERT INTO t VALUES (40, now()), (41, now()), (42, now())`);
+    expect((await db.query(`UPDATE t SET at = now() WHERE id >= 40`)).rowCount).toBe(3);
+    expect((await db.query(`SELECT id FROM t WHERE id >= 41`)).rowCount).toBe(2);
+    expect(await db.transaction(async (tx) => (await tx.query(`SELECT id FROM t WHERE id >= 40 FOR UPDATE SKIP LOCKED`)).rowCount)).toBe(3);
+    expect((await db.query(`DELETE FROM t WHERE id >= 40 RETURNING id`)).rowCount).toBe(3);
+  });
+
   it('refuses a transaction opened inside another, instead of hanging', async () => {
     await expect(db.transaction(() => db.transaction((tx) => tx.query(`SELECT 1`)))).rejects.toThrow('use the transaction (tx) instead');
   });

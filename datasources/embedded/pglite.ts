@@ -9,7 +9,8 @@ function wrap(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
     exec: async (script) => void (await target.exec(script)),
     query: async (statement, params) => {
       const result = await target.query(text(statement), params as unknown[] | undefined);
-      return { rows: result.rows as never[], rowCount: result.affectedRows ?? result.rows.length };
+      // PGlite counts only changed rows (0 for a SELECT); pg counts the rows a SELECT returns too. Answer like pg.
+      return { rows: result.rows as never[], rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
     },
   };
 }

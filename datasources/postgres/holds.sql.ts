@@ -78,35 +78,32 @@ export async function lockBestAvailable(tx: Queryable, eventId: number): Promise
   await tx.query(lockAllocator, [eventId]);
 }
 
-/** A free seat found by a best-available search, locked by this transaction. */
+/** A free seat found by a best-available search. */
 export interface DbFreeSeat {
   ordinal: number;
   sectionId: number;
   rowIndex: number;
   seatNumber: number;
-  seatsPerRow: number;
   rank: number;
 }
 
 export interface FreeSeatFilter {
-  sectionId: number | null;
-  maxPrice: number | null;
+  /** Only seats of these sections; null for any. */
+  sectionIds: number[] | null;
   /** Also take seats whose hold has lapsed but is not swept yet (slower: not on the partial index). */
   includeLapsed: boolean;
-  /** Only these seats. */
-  only?: number[];
 }
 
+const FREE = `(s.status = 'available' OR (s.status = 'held' AND s.held_until <= now()))`;
+
+// No join: the partial index on (event_id, rank) gives the order, and LIMIT stops the walk after a few rows.
 const freeSeats = (includeLapsed: boolean, lock: boolean): Statement => ({
   name: `free_seats_${includeLapsed ? 'lapsed' : 'available'}_${lock ? 'lock' : 'read'}`,
-  text: `SELECT s.ordinal, s.section_id AS "sectionId", s.row_index AS "rowIndex", s.seat_number AS "seatNumber",
-            c.seats_per_row AS "seatsPerRow", s.rank
-       FROM seats s JOIN sections c ON c.id = s.section_id
-      WHERE s.event_id = $1
-        AND ${includeLapsed ? `(s.status = 'available' OR (s.status = 'held' AND s.held_until <= now()))` : `s.status = 'available'`}
-        AND ($2::int IS NULL OR s.section_id = $2) AND ($3::int IS NULL OR c.price <= $3)
-        AND ($5::int[] IS NULL OR s.ordinal = ANY($5::int[]))
-      ORDER BY s.rank LIMIT $4
+  text: `SELECT s.ordinal, s.section_id AS "sectionId", s.row_index AS "rowIndex", s.seat_number AS "seatNumber", s.rank
+       FROM seats s
+      WHERE s.event_id = $1 AND ${includeLapsed ? FREE : `s.status = 'available'`}
+        AND ($2::int[] IS NULL OR s.section_id = ANY($2::int[]))
+      ORDER BY s.rank LIMIT $3
       ${lock ? 'FOR UPDATE OF s SKIP LOCKED' : ''}`,
 });
 
@@ -121,8 +118,18 @@ export async function findFreeSeats(
   limit: number,
   lock: boolean,
 ): Promise<DbFreeSeat[]> {
-  const { rows } = await tx.query<DbFreeSeat>(freeSeats(filter.includeLapsed, lock), [eventId, filter.sectionId, filter.maxPrice, limit, filter.only ?? null]);
+  const { rows } = await tx.query<DbFreeSeat>(freeSeats(filter.includeLapsed, lock), [eventId, filter.sectionIds, limit]);
   return rows;
+}
+
+const lockFree: Statement = {
+  name: 'lock_free_seats',
+  text: `SELECT s.ordinal FROM seats s WHERE s.event_id = $1 AND s.ordinal = ANY($2::int[]) AND ${FREE} FOR UPDATE OF s SKIP LOCKED`,
+};
+
+/** Locks those of these seats that are free and not being claimed; true when every one of them is now ours. */
+export async function lockFreeSeats(tx: Queryable, eventId: number, ordinals: readonly number[]): Promise<boolean> {
+  return (await tx.query(lockFree, [eventId, ordinals])).rowCount === ordinals.length;
 }
 
 export interface NewHold {

@@ -61,3 +61,22 @@ const seatStatuses: Statement = {
 export async function findSeatStatuses(db: Queryable, eventIds: readonly number[]): Promise<DbSeatStatuses[]> {
   return (await db.query<DbSeatStatuses>(seatStatuses, [eventIds])).rows;
 }
+
+const statusesOfSeats: Statement = {
+  name: 'statuses_of_seats',
+  text: `SELECT s.event_id AS "eventId", s.ordinal, s.status
+       FROM unnest($1::int[], $2::int[]) AS w(event_id, ordinal)
+       JOIN seats s ON s.event_id = w.event_id AND s.ordinal = w.ordinal`,
+};
+
+/** The statuses (available, held, booked) of some seats, each named by event and ordinal; absent seats are left out. */
+export async function findStatusesOfSeats(
+  db: Queryable,
+  seats: readonly { eventId: number; ordinal: number }[],
+): Promise<{ eventId: number; ordinal: number; status: string }[]> {
+  const { rows } = await db.query<{ eventId: number; ordinal: number; status: string }>(statusesOfSeats, [
+    seats.map((seat) => seat.eventId),
+    seats.map((seat) => seat.ordinal),
+  ]);
+  return rows;
+}

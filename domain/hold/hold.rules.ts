@@ -81,7 +81,7 @@ export const adjacentWindow = (quantity: number) => 2 * quantity + 2;
  * that has such a run (so the cheapest section, then the lowest row), and in it the run nearest the centre
  * (then the lower seat numbers). Null when no row has one.
  */
-export function pickAdjacent(seats: readonly DbFreeSeat[], quantity: number): number[] | null {
+export function pickAdjacent(seats: readonly DbFreeSeat[], quantity: number, seatsPerRow: ReadonlyMap<number, number>): number[] | null {
   const rows = new Map<string, DbFreeSeat[]>();
   for (const seat of seats) {
     const key = `${seat.sectionId}:${seat.rowIndex}`;
@@ -91,7 +91,7 @@ export function pickAdjacent(seats: readonly DbFreeSeat[], quantity: number): nu
   }
   for (const row of rows.values()) {
     row.sort((a, b) => a.seatNumber - b.seatNumber);
-    const centre = (row[0]!.seatsPerRow + 1) / 2;
+    const centre = (seatsPerRow.get(row[0]!.sectionId)! + 1) / 2;
     let best: { start: number; distance: number } | null = null;
     let islandStart = 0;
     for (let i = 0; i < row.length; i++) {

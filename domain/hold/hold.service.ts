@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TransactionBatcher } from '../../datasources/batch.js';
 import type { Database, Queryable } from '../../datasources/db.js';
 import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
 import { isPgError, PgError } from '../../datasources/postgres/errors.js';
@@ -11,14 +12,16 @@ import {
   findHoldsOfOwner,
   findTakenSeats,
   lockBestAvailable,
+  lockFreeSeats,
   lockHoldContext,
   type DbHold,
   type DbHoldContext,
   type FreeSeatFilter,
 } from '../../datasources/postgres/holds.sql.js';
 import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
+import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
-import { DomainError, NotFoundError } from '../errors.js';
+import { BadUserInputError, DomainError, NotFoundError } from '../errors.js';
 import { decodeId, decodeUuidId } from '../ids.js';
 import {
   adjacentWindow,
@@ -33,6 +36,12 @@ import {
   seatsUnavailable,
 } from './hold.rules.js';
 import { bookingMessage } from '../booking/booking.rules.js';
+
+/** What holds need: the database, and the batcher that commits one event's holds together. (Services has both.) */
+export interface HoldDeps {
+  db: Database;
+  holdWrites: TransactionBatcher;
+}
 
 /**
  * Opens a hold transaction: takes the caller's lock on the event, reads the event and the caller's tickets,
@@ -51,7 +60,7 @@ async function openHold(tx: Queryable, eventId: number, owner: string, requested
  * SEAT_UNAVAILABLE comes at once and lists every seat that was not free.
  */
 export async function holdSeats(
-  db: Database,
+  { db, holdWrites }: HoldDeps,
   caller: Caller,
   input: { eventId: string; seatIds: readonly string[]; admissionToken?: string | null },
 ): Promise<DbHold> {
@@ -59,7 +68,7 @@ export async function holdSeats(
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
   const attempt = () =>
-    db.transaction(async (tx) => {
+    holdWrites.run(eventId, async (tx) => {
       const ctx = await openHold(tx, eventId, owner, ordinals.length, input.admissionToken);
       checkSeatsExist(eventId, ordinals, ctx.capacity, input.seatIds);
       const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'nowait');
@@ -85,7 +94,7 @@ export async function holdSeats(
  * explicit holds are claiming meanwhile are skipped, never waited for (`FOR UPDATE SKIP LOCKED`).
  */
 export async function holdBestAvailable(
-  db: Database,
+  { holdWrites }: HoldDeps,
   caller: Caller,
   input: {
     eventId: string;
@@ -101,13 +110,20 @@ export async function holdBestAvailable(
   const { quantity } = input;
   checkQuantity(quantity);
   const sectionId = input.sectionId == null ? null : decodeId('sec', input.sectionId, 'input.sectionId');
-  if (input.maxPrice != null && input.maxPrice < 0) throw new DomainError('BAD_USER_INPUT', 'input.maxPrice: must be 0 or more', { field: 'input.maxPrice' });
+  if (input.maxPrice != null && input.maxPrice < 0) throw new BadUserInputError('input.maxPrice', 'must be 0 or more');
   const adjacent = input.adjacent ?? true;
-  return db.transaction(async (tx) => {
+  return holdWrites.run(eventId, async (tx) => {
     const ctx = await openHold(tx, eventId, owner, quantity, input.admissionToken);
+    const sections = await findSectionsOfEvents(tx, [eventId]);
+    if (sectionId !== null && !sections.some((s) => s.id === sectionId)) throw new BadUserInputError('input.sectionId', 'not a section of this event');
+    const wanted = sections.filter((s) => (sectionId === null || s.id === sectionId) && (input.maxPrice == null || s.price <= input.maxPrice));
+    const filter: FreeSeatFilter = { sectionIds: wanted.length === sections.length ? null : wanted.map((s) => s.id), includeLapsed: false };
     await lockBestAvailable(tx, eventId);
-    const filter: FreeSeatFilter = { sectionId, maxPrice: input.maxPrice ?? null, includeLapsed: false };
-    const ordinals = adjacent ? await lockAdjacent(tx, eventId, filter, quantity) : await lockAny(tx, eventId, filter, quantity);
+    const ordinals = !wanted.length
+      ? null
+      : adjacent
+        ? await lockAdjacent(tx, eventId, filter, quantity, new Map(sections.map((s) => [s.id, s.seatsPerRow])))
+        : await lockAny(tx, eventId, filter, quantity);
     if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
     const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'skip');
     if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
@@ -130,28 +146,27 @@ const ADJACENT_SCAN = 5_000;
 
 /**
  * Locks `quantity` free seats side by side. Fast path: lock a small window of the best free seats and find a
- * run in it. Slow path (a fragmented map): read the best free seats without locking, and claim the best runs
- * one at a time, skipping any that another request is claiming.
+ * run in it. Slow path (a fragmented map): read the best free seats without locking, and lock the best runs one
+ * at a time, skipping any that an explicit hold is claiming.
  */
-async function lockAdjacent(tx: Queryable, eventId: number, filter: FreeSeatFilter, quantity: number): Promise<number[] | null> {
+async function lockAdjacent(
+  tx: Queryable,
+  eventId: number,
+  filter: FreeSeatFilter,
+  quantity: number,
+  seatsPerRow: ReadonlyMap<number, number>,
+): Promise<number[] | null> {
   const window = await findFreeSeats(tx, eventId, filter, adjacentWindow(quantity), true);
-  const run = pickAdjacent(window, quantity);
+  const run = pickAdjacent(window, quantity, seatsPerRow);
   if (run) return run;
   let candidates = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, ADJACENT_SCAN, false);
   for (let attempt = 0; attempt < ADJACENT_ATTEMPTS; attempt++) {
-    const next = pickAdjacent(candidates, quantity);
+    const next = pickAdjacent(candidates, quantity, seatsPerRow);
     if (!next) return null;
-    const locked = await findLockableSeats(tx, eventId, filter, next);
-    if (locked) return next;
+    if (await lockFreeSeats(tx, eventId, next)) return next;
     candidates = candidates.filter((seat) => !next.includes(seat.ordinal));
   }
   return null;
-}
-
-/** Locks exactly `ordinals` if each is free and not being claimed; true when all are now locked by us. */
-async function findLockableSeats(tx: Queryable, eventId: number, filter: FreeSeatFilter, ordinals: number[]): Promise<boolean> {
-  const seats = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true, only: ordinals }, ordinals.length, true);
-  return seats.length === ordinals.length;
 }
 
 /** A hold by its public ID, if `caller` may see it (owner or admin); null otherwise, whether or not it exists. */

@@ -2,11 +2,11 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import { assertNotInTransaction, type Database } from '../../datasources/db.js';
 import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
-import { findSeatPlaces, findSeatStatuses } from '../../datasources/postgres/seats.sql.js';
+import { findSeatPlaces, findSeatStatuses, findStatusesOfSeats } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
 import { sharedBatchOptions } from '../shared-batch.js';
 import type { DbEvent } from '../../datasources/postgres/events.sql.js';
-import { availabilityBitmap, seatStatus, type SeatStatus } from './seat-map.rules.js';
+import { availabilityBitmap, type SeatStatus } from './seat-map.rules.js';
 
 export interface Money {
   amount: number;
@@ -180,11 +180,41 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
   };
 }
 
-/** Some seats of an event (a hold's, a booking's) with their status at the event's current seat-map version. */
-export async function seatsOf(cache: SeatMapCache, event: DbEvent, ordinals: readonly number[]): Promise<(LayoutSeat & { status: SeatStatus })[]> {
-  const [layout, availability] = await Promise.all([
+/** Seat statuses by (event, ordinal), for one request: a few seats of many holds or bookings in one statement. */
+export type SeatStatusLoader = DataLoader<{ eventId: number; ordinal: number }, SeatStatus>;
+
+const statusOfRow: Record<string, SeatStatus> = { available: 'AVAILABLE', held: 'HELD', booked: 'BOOKED' };
+
+/**
+ * A request-scoped loader of seat statuses, read from the seats themselves: a hold's handful of seats costs an
+ * index lookup, where the event's availability snapshot would be rebuilt (20,000 seats) after every write.
+ */
+export function createSeatStatusLoader(db: Database): SeatStatusLoader {
+  return new DataLoader(
+    async (seats) => {
+      assertNotInTransaction();
+      const rows = await findStatusesOfSeats(db, seats);
+      const byKey = new Map(rows.map((row) => [`${row.eventId}:${row.ordinal}`, statusOfRow[row.status]!]));
+      return seats.map((seat) => byKey.get(`${seat.eventId}:${seat.ordinal}`) ?? new Error(`no seat ${seat.ordinal} of event ${seat.eventId}`));
+    },
+    { cacheKeyFn: (seat) => `${seat.eventId}:${seat.ordinal}` },
+  );
+}
+
+/** Some seats of an event (a hold's, a booking's) from its cached layout, with their current status. */
+export async function seatsOf(
+  cache: SeatMapCache,
+  statuses: SeatStatusLoader,
+  event: DbEvent,
+  ordinals: readonly number[],
+): Promise<(LayoutSeat & { status: SeatStatus })[]> {
+  const [layout, current] = await Promise.all([
     cache.layout(event.id, event.currency),
-    cache.availability(event.id, event.seatMapVersion),
+    statuses.loadMany(ordinals.map((ordinal) => ({ eventId: event.id, ordinal }))),
   ]);
-  return ordinals.map((ordinal) => ({ ...layout.seats[ordinal]!, status: seatStatus(availability.statuses, ordinal) }));
+  return ordinals.map((ordinal, i) => {
+    const status = current[i];
+    if (status instanceof Error) throw status;
+    return { ...layout.seats[ordinal]!, status: status! };
+  });
 }
