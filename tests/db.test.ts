@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { listMigrations, migrate } from '../datasources/postgres/migrate.js';
+import { createTransactionBatcher } from '../datasources/batch.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { demoEvents } from '../datasources/seed/demo-data.js';
@@ -55,6 +56,24 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     expect((await db.query(`SELECT id FROM t WHERE id >= 41`)).rowCount).toBe(2);
     expect(await db.transaction(async (tx) => (await tx.query(`SELECT id FROM t WHERE id >= 40 FOR UPDATE SKIP LOCKED`)).rowCount)).toBe(3);
     expect((await db.query(`DELETE FROM t WHERE id >= 40 RETURNING id`)).rowCount).toBe(3);
+  });
+
+  it('batches work on one key into shared transactions; a piece that throws is rolled back alone', async () => {
+    let transactions = 0;
+    const counted: Database = { ...db, transaction: (fn) => (transactions++, db.transaction(fn)) };
+    const batcher = createTransactionBatcher(counted, 8);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
+      batcher.run(1, async (tx) => {
+        await tx.query(`INSERT INTO t VALUES ($1, now())`, [100 + i]);
+        if (i % 5 === 3) await tx.query(`INSERT INTO t VALUES (100, now())`); // a duplicate key: this piece fails
+        return i;
+      })));
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 5 === 3 ? 'rejected' : 'fulfilled')));
+    const { rows } = await db.query<{ id: number }>(`SELECT id FROM t WHERE id >= 100 ORDER BY id`);
+    expect(rows.map((row) => row.id - 100)).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 5 !== 3));
+    // The first piece runs alone; the rest arrive while it commits and share batches of at most 8.
+    expect(transactions).toBeLessThanOrEqual(4);
+    await db.query(`DELETE FROM t WHERE id >= 100`);
   });
 
   it('refuses a transaction opened inside another, instead of hanging', async () => {
