@@ -1,16 +1,18 @@
 import type { Database, Queryable } from './db.js';
 
-/** Runs pieces of work that share a key (an event) together, in one transaction. */
-export interface TransactionBatcher {
-  /**
-   * Runs `work` in a transaction, together with the other work submitted for `key` meanwhile. Each piece runs
-   * behind its own savepoint: one that throws is rolled back alone and rejects alone; the others commit together.
-   */
-  run<T>(key: number, work: (tx: Queryable) => Promise<T>): Promise<T>;
+/**
+ * Runs pieces of work that share a key (an event) together, in one transaction that starts with a prologue
+ * over all of them. A piece must throw before it writes, or write in one statement: a piece that throws fails
+ * alone (it wrote nothing); a statement that fails aborts the transaction, and then every piece fails.
+ */
+export interface TransactionBatcher<C> {
+  /** Runs `work` in a transaction shared with the other work submitted for `key` meanwhile; `tag` goes to the prologue. */
+  run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>): Promise<T>;
 }
 
-interface Job {
-  work: (tx: Queryable) => Promise<unknown>;
+interface Job<C> {
+  tag: string;
+  work: (tx: Queryable, context: C) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -19,38 +21,36 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Group commit for hot keys. Every seat write to an event locks that event's inventory row until its commit
- * reaches the disk, so one event takes its writes one commit at a time; batching the writes that arrive while a
- * commit is in flight turns N commits into one. Per key, one batch runs at a time (per instance) and the next
- * gathers what arrives meanwhile, up to `maxBatch` (a transaction past 64 savepoints slows every snapshot).
+ * reaches the disk, so one event takes its writes one commit at a time, and every statement is a round trip;
+ * batching the writes that arrive while a commit is in flight turns N commits into one, and the prologue
+ * (locks and reads every piece needs) into one round trip for all. Per key, one batch runs at a time (per
+ * instance); the next gathers what arrives meanwhile, up to `maxBatch`.
  */
-export function createTransactionBatcher(db: Database, maxBatch = 32): TransactionBatcher {
-  const queues = new Map<number, Job[]>();
+export function createTransactionBatcher<C>(
+  db: Database,
+  prologue: (tx: Queryable, key: number, tags: string[]) => Promise<C>,
+  maxBatch = 64,
+): TransactionBatcher<C> {
+  const queues = new Map<number, Job<C>[]>();
 
-  async function runPiece(tx: Queryable, job: Job, alone: boolean): Promise<Outcome> {
-    if (alone) return { ok: true, value: await job.work(tx) };
-    await tx.query('SAVEPOINT batch_piece');
-    try {
-      const value = await job.work(tx);
-      await tx.query('RELEASE SAVEPOINT batch_piece');
-      return { ok: true, value };
-    } catch (error) {
-      await tx.query('ROLLBACK TO SAVEPOINT batch_piece');
-      return { ok: false, error };
-    }
-  }
-
-  async function drain(key: number, queue: Job[]): Promise<void> {
+  async function drain(key: number, queue: Job<C>[]): Promise<void> {
     while (queue.length) {
       const batch = queue.splice(0, maxBatch);
       let outcomes: Outcome[];
       try {
         outcomes = await db.transaction(async (tx) => {
+          const context = await prologue(tx, key, batch.map((job) => job.tag));
           const results: Outcome[] = [];
-          for (const job of batch) results.push(await runPiece(tx, job, batch.length === 1));
+          for (const job of batch) {
+            results.push(await job.work(tx, context).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+          }
+          // A failed statement aborted the transaction: fail it (and every piece) rather than commit nothing.
+          const failed = results.find((outcome) => !outcome.ok && isDatabaseError(outcome.error));
+          if (failed && !failed.ok) throw failed.error;
           return results;
         });
       } catch (error) {
-        // The transaction itself failed (a lone piece threw, or the commit failed): nothing of it was written.
+        // Nothing of the transaction was written.
         outcomes = batch.map(() => ({ ok: false, error }));
       }
       batch.forEach((job, i) => {
@@ -63,9 +63,9 @@ export function createTransactionBatcher(db: Database, maxBatch = 32): Transacti
   }
 
   return {
-    run<T>(key: number, work: (tx: Queryable) => Promise<T>): Promise<T> {
+    run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        const job: Job = { work, resolve: resolve as (value: unknown) => void, reject };
+        const job: Job<C> = { tag, work, resolve: resolve as (value: unknown) => void, reject };
         const queue = queues.get(key);
         if (queue) return void queue.push(job);
         const fresh = [job];
@@ -75,3 +75,7 @@ export function createTransactionBatcher(db: Database, maxBatch = 32): Transacti
     },
   };
 }
+
+/** An error the database reported (it has a SQLSTATE): the transaction it happened in is aborted. */
+const isDatabaseError = (error: unknown) =>
+  typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code);

@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { createTransactionBatcher } from '../datasources/batch.js';
 import type { Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/test-provider.js';
@@ -7,6 +6,7 @@ import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
+import { createHoldWriter } from '../domain/hold/hold.service.js';
 import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
@@ -67,7 +67,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     seatMaps: createSeatMapCache(db, config.seatMapCacheSeats),
     eventBatcher: createEventBatcher(db),
     payments,
-    holdWrites: createTransactionBatcher(db),
+    holdWrites: createHoldWriter(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();

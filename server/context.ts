@@ -1,10 +1,10 @@
 import type DataLoader from 'dataloader';
-import type { TransactionBatcher } from '../datasources/batch.js';
 import type { Database } from '../datasources/db.js';
 import type { DbEvent } from '../datasources/postgres/events.sql.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
+import type { HoldWriter } from '../domain/hold/hold.service.js';
 import { createSeatStatusLoader, type SeatMapCache, type SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Config } from './config.js';
@@ -21,7 +21,7 @@ export interface Services {
   eventBatcher: DataLoader<number, DbEvent | null>;
   payments: PaymentProvider;
   /** Commits the holds of one event that arrive together in one transaction (group commit). */
-  holdWrites: TransactionBatcher;
+  holdWrites: HoldWriter;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */

@@ -58,14 +58,15 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     expect((await db.query(`DELETE FROM t WHERE id >= 40 RETURNING id`)).rowCount).toBe(3);
   });
 
-  it('batches work on one key into shared transactions; a piece that throws is rolled back alone', async () => {
+  it('batches work on one key into shared transactions after one prologue; a piece that throws before writing fails alone', async () => {
     let transactions = 0;
+    const prologues: string[][] = [];
     const counted: Database = { ...db, transaction: (fn) => (transactions++, db.transaction(fn)) };
-    const batcher = createTransactionBatcher(counted, 8);
+    const batcher = createTransactionBatcher(counted, async (_tx, key, tags) => (prologues.push(tags), key * 1000), 8);
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
-      batcher.run(1, async (tx) => {
-        await tx.query(`INSERT INTO t VALUES ($1, now())`, [100 + i]);
-        if (i % 5 === 3) await tx.query(`INSERT INTO t VALUES (100, now())`); // a duplicate key: this piece fails
+      batcher.run(1, `piece-${i}`, async (tx, base) => {
+        if (i % 5 === 3) throw new Error('refused before writing');
+        await tx.query(`INSERT INTO t VALUES ($1, now())`, [base - 900 + i]);
         return i;
       })));
     expect(results.map((r) => r.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 5 === 3 ? 'rejected' : 'fulfilled')));
@@ -73,7 +74,20 @@ describe.each(implementations)('the database port (%s)', (_, open) => {
     expect(rows.map((row) => row.id - 100)).toEqual(Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 5 !== 3));
     // The first piece runs alone; the rest arrive while it commits and share batches of at most 8.
     expect(transactions).toBeLessThanOrEqual(4);
+    expect(prologues.flat().sort()).toEqual(Array.from({ length: 20 }, (_, i) => `piece-${i}`).sort());
     await db.query(`DELETE FROM t WHERE id >= 100`);
+  });
+
+  it('fails every piece of a batch whose transaction a statement aborted, and writes nothing of it', async () => {
+    const batcher = createTransactionBatcher(db, async () => null, 8);
+    const first = batcher.run(2, 'a', (tx) => tx.query(`INSERT INTO t VALUES (200, now())`));
+    const rest = Array.from({ length: 5 }, (_, i) =>
+      batcher.run(2, 'b', (tx) => tx.query(`INSERT INTO t VALUES ($1, now())`, [i === 2 ? 200 : 201 + i])));
+    await first;
+    const results = await Promise.allSettled(rest);
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect((await db.query<{ id: number }>(`SELECT id FROM t WHERE id >= 200 ORDER BY id`)).rows).toEqual([{ id: 200 }]);
+    await db.query(`DELETE FROM t WHERE id >= 200`);
   });
 
   it('refuses a transaction opened inside another, instead of hanging', async () => {

@@ -3,8 +3,6 @@
  * the domain decides what each means for the client.
  */
 export const PgError = {
-  /** `FOR UPDATE NOWAIT` met a row another transaction has locked. */
-  lockNotAvailable: '55P03',
   uniqueViolation: '23505',
   /** The seats trigger refused to overwrite a live claim (migration 002). */
   secondClaim: 'OS001',

@@ -16,8 +16,8 @@ export interface DbHold {
 
 const holdColumns = `id, event_id AS "eventId", owner, ordinals, total, currency, status, expires_at AS "expiresAt", created_at AS "createdAt"`;
 
-/** What a hold decision needs to know about the event and the caller, read in one statement. */
-export interface DbHoldContext {
+/** What hold decisions need to know about the event, read once per batch of holds. */
+export interface DbHoldEvent {
   now: Date;
   onSaleAt: Date;
   startsAt: Date;
@@ -30,38 +30,44 @@ export interface DbHoldContext {
   availableCount: number;
   /** True when some hold of the event has lapsed but is not swept yet (its seats are free); only read when sold out. */
   lapsedHolds: boolean | null;
-  /** Seats the caller has in live holds (not being paid for) plus pending and confirmed bookings of the event. */
-  ticketsInUse: number;
+  /** Per owner: seats in live holds (not being paid for) plus pending and confirmed bookings of the event. */
+  ticketsInUse: Record<string, number>;
 }
 
-// Serialises one caller's holds on one event, so that twenty concurrent requests cannot each see room under the
-// limit. A separate statement: the next one must take its snapshot after the lock is granted.
-const lockCaller: Statement = { name: 'lock_caller', text: `SELECT pg_advisory_xact_lock($1, hashtext($2))` };
+// Serialises each owner's holds on one event, across transactions and instances, so that concurrent requests
+// cannot each see room under the limit. Owners are locked in one order, so two batches cannot deadlock. A
+// separate statement: the next one must take its snapshot after the locks are granted.
+const lockOwners: Statement = {
+  name: 'lock_owners',
+  text: `SELECT count(pg_advisory_xact_lock($1, hashtext(o)))::int AS locked
+       FROM (SELECT DISTINCT o FROM unnest($2::text[]) AS o ORDER BY o) AS sorted`,
+};
 
-const holdContext: Statement = {
-  name: 'hold_context',
+const holdEvent: Statement = {
+  name: 'hold_event',
   text: `SELECT now() AS now, e.on_sale_at AS "onSaleAt", e.starts_at AS "startsAt", e.cancelled_at IS NOT NULL AS cancelled,
             e.wr_opens_at IS NOT NULL AS gated, e.capacity, e.currency, e.max_tickets_per_user AS "maxTicketsPerUser",
             e.hold_duration_seconds AS "holdDurationSeconds", i.available_count AS "availableCount",
             CASE WHEN i.available_count = 0 THEN EXISTS (
               SELECT 1 FROM holds h WHERE h.event_id = e.id AND h.status = 'ACTIVE' AND h.expires_at <= now()) END AS "lapsedHolds",
-            (SELECT coalesce(sum(cardinality(h.ordinals)), 0) FROM holds h
-              WHERE h.owner = $2 AND h.event_id = e.id AND h.status = 'ACTIVE' AND h.expires_at > now()
-                AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.hold_id = h.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED')))
-            + (SELECT coalesce(sum(cardinality(b.ordinals)), 0) FROM bookings b
-              WHERE b.owner = $2 AND b.event_id = e.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED'))
-              AS "ticketsInUse"
+            (SELECT coalesce(jsonb_object_agg(o, (
+                (SELECT coalesce(sum(cardinality(h.ordinals)), 0) FROM holds h
+                  WHERE h.owner = o AND h.event_id = e.id AND h.status = 'ACTIVE' AND h.expires_at > now()
+                    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.hold_id = h.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED')))
+              + (SELECT coalesce(sum(cardinality(b.ordinals)), 0) FROM bookings b
+                  WHERE b.owner = o AND b.event_id = e.id AND b.status IN ('PENDING_PAYMENT', 'CONFIRMED')))), '{}')
+               FROM (SELECT DISTINCT unnest($2::text[]) AS o) AS owners) AS "ticketsInUse"
        FROM events e JOIN event_inventory i ON i.event_id = e.id
       WHERE e.id = $1`,
 };
 
 /**
- * Locks `owner`'s tickets of the event until the transaction ends, then reads the event and what the owner
+ * Locks these owners' tickets of the event until the transaction ends, then reads the event and what each owner
  * already holds or has bought there. Null when there is no such event.
  */
-export async function lockHoldContext(tx: Queryable, eventId: number, owner: string): Promise<DbHoldContext | null> {
-  await tx.query(lockCaller, [eventId, owner]);
-  const { rows } = await tx.query<DbHoldContext>(holdContext, [eventId, owner]);
+export async function lockHoldEvent(tx: Queryable, eventId: number, owners: readonly string[]): Promise<DbHoldEvent | null> {
+  await tx.query(lockOwners, [eventId, owners]);
+  const { rows } = await tx.query<DbHoldEvent>(holdEvent, [eventId, owners]);
   return rows[0] ?? null;
 }
 
@@ -145,14 +151,14 @@ export interface NewHold {
 export type ClaimResult = { hold: DbHold; taken: [] } | { hold: null; taken: number[] };
 
 // Locks the seats, checks that every one is free, and only then claims them all and writes the hold: one
-// statement, all or nothing. `nowait` fails at once (55P03) on a seat another transaction is claiming;
-// `skip` leaves such a seat out, which counts as taken.
-const claim = (lock: 'nowait' | 'skip'): Statement => ({
-  name: `claim_seats_${lock}`,
+// statement, all or nothing. A seat another transaction is claiming is skipped, never waited for, and counts as
+// taken (NOWAIT would fail as fast, but its error would abort the whole batch's transaction).
+const claim: Statement = {
+  name: 'claim_seats',
   text: `WITH wanted AS (
          SELECT ordinal, status = 'available' OR (status = 'held' AND held_until <= now()) AS free
            FROM seats WHERE event_id = $2 AND ordinal = ANY($4::int[])
-          FOR UPDATE ${lock === 'nowait' ? 'NOWAIT' : 'SKIP LOCKED'}
+          FOR UPDATE SKIP LOCKED
        ), verdict AS (
          SELECT count(*) = cardinality($4::int[]) AND coalesce(bool_and(free), false) AS ok FROM wanted
        ), claimed AS (
@@ -174,38 +180,20 @@ const claim = (lock: 'nowait' | 'skip'): Statement => ({
        SELECT (SELECT row_to_json(hold) FROM hold) AS hold,
               ARRAY(SELECT ordinal FROM wanted WHERE NOT free
                     UNION SELECT o FROM unnest($4::int[]) o WHERE o NOT IN (SELECT ordinal FROM wanted) ORDER BY 1) AS taken`,
-});
+};
 
 /**
- * Claims exactly these seats for a new hold of `holdDurationSeconds`, or none of them. With `nowait`, throws
- * 55P03 when another transaction is claiming one of them; with `skip`, such a seat is reported as taken.
+ * Claims exactly these seats for a new hold of `holdDurationSeconds`, or none of them; a seat that is not free, or
+ * that another transaction is claiming, is reported as taken.
  */
-export async function claimSeats(tx: Queryable, hold: NewHold, lock: 'nowait' | 'skip'): Promise<ClaimResult> {
+export async function claimSeats(tx: Queryable, hold: NewHold): Promise<ClaimResult> {
   const { rows } = await tx.query<{ hold: (Omit<DbHold, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string }) | null; taken: number[] }>(
-    claim(lock),
+    claim,
     [hold.id, hold.eventId, hold.owner, hold.ordinals, hold.holdDurationSeconds],
   );
   const row = rows[0]!;
   if (!row.hold) return { hold: null, taken: row.taken.length ? row.taken : hold.ordinals };
   return { hold: { ...row.hold, expiresAt: new Date(row.hold.expiresAt), createdAt: new Date(row.hold.createdAt) }, taken: [] };
-}
-
-const takenSeats: Statement = {
-  name: 'taken_seats',
-  text: `SELECT o AS ordinal FROM unnest($2::int[]) o
-      WHERE o NOT IN (SELECT ordinal FROM seats
-                       WHERE event_id = $1 AND ordinal = ANY($2::int[])
-                         AND (status = 'available' OR (status = 'held' AND held_until <= now()))
-                         FOR UPDATE SKIP LOCKED)
-      ORDER BY 1`,
-};
-
-/**
- * Which of these seats are not free right now: taken, or being claimed by another transaction. Locks what it
- * finds free only for the statement (run it outside a transaction).
- */
-export async function findTakenSeats(db: Queryable, eventId: number, ordinals: number[]): Promise<number[]> {
-  return (await db.query<{ ordinal: number }>(takenSeats, [eventId, ordinals])).rows.map((row) => row.ordinal);
 }
 
 const holdById = (lock: boolean): Statement => ({

@@ -1,4 +1,4 @@
-import type { DbFreeSeat, DbHold, DbHoldContext } from '../../datasources/postgres/holds.sql.js';
+import type { DbFreeSeat, DbHold, DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
 import { BadUserInputError, DomainError, SeatUnavailableError } from '../errors.js';
 import { decodeSeatId, encodeSeatId } from '../ids.js';
 
@@ -37,7 +37,7 @@ export function checkQuantity(quantity: number): void {
  * event starts, unless it is cancelled or sold out; a gated event needs an admission from its waiting room;
  * a caller's live holds plus pending and confirmed bookings never exceed `maxTicketsPerUser`.
  */
-export function checkMayHold(ctx: DbHoldContext, requested: number, admissionToken: string | null | undefined): void {
+export function checkMayHold(ctx: DbHoldEvent, ticketsInUse: number, requested: number, admissionToken: string | null | undefined): void {
   const notOnSale = (why: string) => new DomainError('EVENT_NOT_ON_SALE', `This event is not on sale: ${why}`);
   if (ctx.cancelled) throw notOnSale('it was cancelled');
   if (ctx.now < ctx.onSaleAt) throw notOnSale(`sales open at ${ctx.onSaleAt.toISOString()}`);
@@ -48,11 +48,11 @@ export function checkMayHold(ctx: DbHoldContext, requested: number, admissionTok
     throw new DomainError('NOT_ADMITTED', admissionToken ? 'This admission token is not valid for you and this event' : 'This event is gated: join its waiting room and hold with your admission token');
   }
   if (ctx.availableCount === 0 && !ctx.lapsedHolds) throw notOnSale('it is sold out');
-  if (ctx.ticketsInUse + requested > ctx.maxTicketsPerUser) {
+  if (ticketsInUse + requested > ctx.maxTicketsPerUser) {
     throw new DomainError(
       'LIMIT_EXCEEDED',
-      `At most ${ctx.maxTicketsPerUser} tickets per person for this event; you hold or have bought ${ctx.ticketsInUse}`,
-      { limit: ctx.maxTicketsPerUser, inUse: ctx.ticketsInUse },
+      `At most ${ctx.maxTicketsPerUser} tickets per person for this event; you hold or have bought ${ticketsInUse}`,
+      { limit: ctx.maxTicketsPerUser, inUse: ticketsInUse },
     );
   }
 }

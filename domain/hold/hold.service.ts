@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { TransactionBatcher } from '../../datasources/batch.js';
+import { createTransactionBatcher, type TransactionBatcher } from '../../datasources/batch.js';
 import type { Database, Queryable } from '../../datasources/db.js';
 import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
-import { isPgError, PgError } from '../../datasources/postgres/errors.js';
 import {
   claimSeats,
   endHold,
@@ -10,12 +9,11 @@ import {
   findFreeSeats,
   findHold,
   findHoldsOfOwner,
-  findTakenSeats,
   lockBestAvailable,
   lockFreeSeats,
-  lockHoldContext,
+  lockHoldEvent,
   type DbHold,
-  type DbHoldContext,
+  type DbHoldEvent,
   type FreeSeatFilter,
 } from '../../datasources/postgres/holds.sql.js';
 import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
@@ -37,55 +35,55 @@ import {
 } from './hold.rules.js';
 import { bookingMessage } from '../booking/booking.rules.js';
 
-/** What holds need: the database, and the batcher that commits one event's holds together. (Services has both.) */
+/** What one batch of holds on an event knows: the event, and each owner's tickets, kept current as holds succeed. */
+export type HoldBatch = DbHoldEvent | null;
+
+/** Commits the holds of one event that arrive together in one transaction (see createTransactionBatcher). */
+export type HoldWriter = TransactionBatcher<HoldBatch>;
+
+/** The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all. */
+export const createHoldWriter = (db: Database): HoldWriter =>
+  createTransactionBatcher(db, (tx, eventId, owners) => lockHoldEvent(tx, eventId, owners));
+
+/** What holds need: the hold writer. (Services has it.) */
 export interface HoldDeps {
-  db: Database;
-  holdWrites: TransactionBatcher;
+  holdWrites: HoldWriter;
 }
 
-/**
- * Opens a hold transaction: takes the caller's lock on the event, reads the event and the caller's tickets,
- * and checks that `requested` more seats may be held. NOT_FOUND when there is no such event.
- */
-async function openHold(tx: Queryable, eventId: number, owner: string, requested: number, admissionToken?: string | null): Promise<DbHoldContext> {
-  const ctx = await lockHoldContext(tx, eventId, owner);
-  if (!ctx) throw new NotFoundError('Event', 'input.eventId');
-  checkMayHold(ctx, requested, admissionToken);
-  return ctx;
+/** Checks that `owner` may hold `requested` more seats of the batch's event; NOT_FOUND when there is no such event. */
+function checkBatch(batch: HoldBatch, owner: string, requested: number, admissionToken?: string | null): DbHoldEvent {
+  if (!batch) throw new NotFoundError('Event', 'input.eventId');
+  checkMayHold(batch, batch.ticketsInUse[owner] ?? 0, requested, admissionToken);
+  return batch;
+}
+
+/** Counts a successful hold against its owner for the rest of the batch. */
+function counted(batch: DbHoldEvent, owner: string, hold: DbHold): DbHold {
+  batch.ticketsInUse[owner] = (batch.ticketsInUse[owner] ?? 0) + hold.ordinals.length;
+  return hold;
 }
 
 /**
  * Holds exactly these seats, or none (all or nothing). A seat is free when it is available or its hold has
- * lapsed; a seat another request is claiming at this moment is not waited for (`FOR UPDATE NOWAIT`), so
- * SEAT_UNAVAILABLE comes at once and lists every seat that was not free.
+ * lapsed; a seat another transaction is claiming at this moment is not waited for (`SKIP LOCKED`, which fails as
+ * fast as `NOWAIT` without aborting the batch it shares a transaction with), so SEAT_UNAVAILABLE comes at once
+ * and lists every seat that was taken or being claimed.
  */
 export async function holdSeats(
-  { db, holdWrites }: HoldDeps,
+  { holdWrites }: HoldDeps,
   caller: Caller,
   input: { eventId: string; seatIds: readonly string[]; admissionToken?: string | null },
 ): Promise<DbHold> {
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
-  const attempt = () =>
-    holdWrites.run(eventId, async (tx) => {
-      const ctx = await openHold(tx, eventId, owner, ordinals.length, input.admissionToken);
-      checkSeatsExist(eventId, ordinals, ctx.capacity, input.seatIds);
-      const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'nowait');
-      if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
-      return claim.hold;
-    });
-  for (let retried = false; ; retried = true) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!isPgError(error, PgError.lockNotAvailable)) throw error;
-      // Another request was claiming some of these seats: name those still taken or being claimed. If none is
-      // (that request gave up), try once more rather than turn the caller away from free seats.
-      const taken = await findTakenSeats(db, eventId, ordinals);
-      if (taken.length || retried) throw seatsUnavailable(eventId, taken.length ? taken : ordinals);
-    }
-  }
+  return holdWrites.run(eventId, owner, async (tx, batch) => {
+    const event = checkBatch(batch, owner, ordinals.length, input.admissionToken);
+    checkSeatsExist(eventId, ordinals, event.capacity, input.seatIds);
+    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: event.holdDurationSeconds });
+    if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
+    return counted(event, owner, claim.hold);
+  });
 }
 
 /**
@@ -112,8 +110,8 @@ export async function holdBestAvailable(
   const sectionId = input.sectionId == null ? null : decodeId('sec', input.sectionId, 'input.sectionId');
   if (input.maxPrice != null && input.maxPrice < 0) throw new BadUserInputError('input.maxPrice', 'must be 0 or more');
   const adjacent = input.adjacent ?? true;
-  return holdWrites.run(eventId, async (tx) => {
-    const ctx = await openHold(tx, eventId, owner, quantity, input.admissionToken);
+  return holdWrites.run(eventId, owner, async (tx, batch) => {
+    const event = checkBatch(batch, owner, quantity, input.admissionToken);
     const sections = await findSectionsOfEvents(tx, [eventId]);
     if (sectionId !== null && !sections.some((s) => s.id === sectionId)) throw new BadUserInputError('input.sectionId', 'not a section of this event');
     const wanted = sections.filter((s) => (sectionId === null || s.id === sectionId) && (input.maxPrice == null || s.price <= input.maxPrice));
@@ -125,9 +123,9 @@ export async function holdBestAvailable(
         ? await lockAdjacent(tx, eventId, filter, quantity, new Map(sections.map((s) => [s.id, s.seatsPerRow])))
         : await lockAny(tx, eventId, filter, quantity);
     if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
-    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: ctx.holdDurationSeconds }, 'skip');
+    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: event.holdDurationSeconds });
     if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
-    return claim.hold;
+    return counted(event, owner, claim.hold);
   });
 }
 
