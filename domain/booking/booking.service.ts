@@ -160,30 +160,21 @@ async function applyOutcome(tx: Queryable, booking: DbBooking, outcome: ChargeOu
       result = await change({ chargeStatus: 'declined', chargeId: outcome.chargeId });
     }
   } else if (pending) {
-    if (await convertWholeHold(tx, booking)) {
-      result = await change({ status: 'CONFIRMED', chargeStatus: 'captured', chargeId: outcome.chargeId });
-      messages.push(holdMessage({ id: booking.holdId, status: 'CONVERTED' }));
-    } else {
-      result = await change({ status: 'FAILED', failure: 'hold_lost', chargeStatus: 'captured', chargeId: outcome.chargeId, refundStatus: 'due' });
-    }
+    // The seats are converted last: the conversion locks the event's inventory row (the seat-map version), which
+    // is then held only until the commit. If the hold lost a seat, everything since the savepoint is undone.
+    await tx.query('SAVEPOINT convert_hold');
+    const confirmed = await change({ status: 'CONFIRMED', chargeStatus: 'captured', chargeId: outcome.chargeId });
+    await insertOutbox(tx, [...messages, holdMessage({ id: booking.holdId, status: 'CONVERTED' })]);
+    if ((await convertHold(tx, booking.holdId, booking.id)) === booking.ordinals.length) return confirmed;
+    await tx.query('ROLLBACK TO SAVEPOINT convert_hold');
+    messages.length = 0;
+    result = await change({ status: 'FAILED', failure: 'hold_lost', chargeStatus: 'captured', chargeId: outcome.chargeId, refundStatus: 'due' });
   } else if (booking.chargeStatus !== 'captured') {
     // The booking failed (its payment took too long) and the money arrived after all: give it back.
     result = await change({ chargeStatus: 'captured', chargeId: outcome.chargeId, refundStatus: 'due' });
   }
   await insertOutbox(tx, messages);
   return result;
-}
-
-/**
- * Books every seat of the booking's hold, or none: if the hold lapsed or lost a seat to another buyer, the
- * partial conversion is rolled back (to a savepoint) and false is returned.
- */
-async function convertWholeHold(tx: Queryable, booking: DbBooking): Promise<boolean> {
-  await tx.query('SAVEPOINT convert_hold');
-  const converted = await convertHold(tx, booking.holdId, booking.id);
-  if (converted === booking.ordinals.length) return true;
-  await tx.query('ROLLBACK TO SAVEPOINT convert_hold');
-  return false;
 }
 
 /** Refunds a booking whose refund is due, and records it; on failure it stays due for the sweep to retry. */
