@@ -10,16 +10,14 @@ import type { Resolvers } from './__generated__/types.js';
 async function write<T>(context: Context, result: Promise<T>): Promise<T> {
   const value = await result;
   context.loaders.event.clearAll();
-  context.loaders.seatStatus.clearAll();
   return value;
 }
 
 /** What a hold and a booking share: an event, some seats and a total. */
 const claimFields = {
   event: (claim: { eventId: number }, _: unknown, { loaders }: Context) => loaders.event.load(claim.eventId).then((event) => event!),
-  async seats(claim: { eventId: number; ordinals: number[] }, _: unknown, { loaders, services }: Context) {
-    return seatsOf(services.seatMaps, loaders.seatStatus, (await loaders.event.load(claim.eventId))!, claim.ordinals);
-  },
+  seats: (claim: { eventId: number; currency: string; ordinals: number[] }, _: unknown, { services }: Context) =>
+    seatsOf(services.seatMaps, services.seatStatuses, claim),
   total: (claim: { total: number; currency: string }) => ({ amount: claim.total, currency: claim.currency }),
 };
 

@@ -7,7 +7,7 @@ import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
 import { createHoldWriter } from '../domain/hold/hold.service.js';
-import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
+import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
 import { startSweeper, type Sweeper } from '../workers/sweeper.js';
@@ -68,6 +68,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     eventBatcher: createEventBatcher(db),
     payments,
     holdWrites: createHoldWriter(db),
+    seatStatuses: createSeatStatusBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();

@@ -5,7 +5,7 @@ import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
 import type { HoldWriter } from '../domain/hold/hold.service.js';
-import { createSeatStatusLoader, type SeatMapCache, type SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
+import type { SeatMapCache, SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -22,12 +22,13 @@ export interface Services {
   payments: PaymentProvider;
   /** Commits the holds of one event that arrive together in one transaction (group commit). */
   holdWrites: HoldWriter;
+  /** Batches seat-status lookups across concurrent requests (no cache); see createSeatStatusBatcher. */
+  seatStatuses: SeatStatusLoader;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */
 export interface Loaders {
   event: DataLoader<number, DbEvent | null>;
-  seatStatus: SeatStatusLoader;
 }
 
 /** The GraphQL context of one operation. */
@@ -44,5 +45,5 @@ export interface Context {
 /** A fresh context for one operation by `caller`. */
 export function createContext(services: Services, caller: Caller, requestId: string): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher), seatStatus: createSeatStatusLoader(services.db) }, listedSeats: 0 };
+  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
 }

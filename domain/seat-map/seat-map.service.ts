@@ -5,7 +5,6 @@ import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js
 import { findSeatPlaces, findSeatStatuses, findStatusesOfSeats } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
 import { sharedBatchOptions } from '../shared-batch.js';
-import type { DbEvent } from '../../datasources/postgres/events.sql.js';
 import { availabilityBitmap, type SeatStatus } from './seat-map.rules.js';
 
 export interface Money {
@@ -186,18 +185,18 @@ export type SeatStatusLoader = DataLoader<{ eventId: number; ordinal: number }, 
 const statusOfRow: Record<string, SeatStatus> = { available: 'AVAILABLE', held: 'HELD', booked: 'BOOKED' };
 
 /**
- * A request-scoped loader of seat statuses, read from the seats themselves: a hold's handful of seats costs an
- * index lookup, where the event's availability snapshot would be rebuilt (20,000 seats) after every write.
+ * Seat statuses read from the seats themselves, for every request at once: the loads of concurrent responses
+ * (a burst of holds) share one statement, and nothing is cached. A hold's handful of seats costs an index
+ * lookup, where the event's availability snapshot would be rebuilt (20,000 seats) after every write.
  */
-export function createSeatStatusLoader(db: Database): SeatStatusLoader {
+export function createSeatStatusBatcher(db: Database): SeatStatusLoader {
   return new DataLoader(
     async (seats) => {
-      assertNotInTransaction();
       const rows = await findStatusesOfSeats(db, seats);
       const byKey = new Map(rows.map((row) => [`${row.eventId}:${row.ordinal}`, statusOfRow[row.status]!]));
       return seats.map((seat) => byKey.get(`${seat.eventId}:${seat.ordinal}`) ?? new Error(`no seat ${seat.ordinal} of event ${seat.eventId}`));
     },
-    { cacheKeyFn: (seat) => `${seat.eventId}:${seat.ordinal}` },
+    sharedBatchOptions,
   );
 }
 
@@ -205,12 +204,14 @@ export function createSeatStatusLoader(db: Database): SeatStatusLoader {
 export async function seatsOf(
   cache: SeatMapCache,
   statuses: SeatStatusLoader,
-  event: DbEvent,
-  ordinals: readonly number[],
+  claim: { eventId: number; currency: string; ordinals: readonly number[] },
 ): Promise<(LayoutSeat & { status: SeatStatus })[]> {
+  // The batcher is shared with other requests: a caller inside a transaction must fail alone, before joining it.
+  assertNotInTransaction();
+  const { eventId, ordinals } = claim;
   const [layout, current] = await Promise.all([
-    cache.layout(event.id, event.currency),
-    statuses.loadMany(ordinals.map((ordinal) => ({ eventId: event.id, ordinal }))),
+    cache.layout(eventId, claim.currency),
+    statuses.loadMany(ordinals.map((ordinal) => ({ eventId, ordinal }))),
   ]);
   return ordinals.map((ordinal, i) => {
     const status = current[i];
