@@ -2,8 +2,9 @@ import type { Database, Queryable } from './db.js';
 
 /**
  * Runs pieces of work that share a key (an event) together, in one transaction that starts with a prologue
- * over all of them. A piece must throw before it writes, or write in one statement: a piece that throws fails
- * alone (it wrote nothing); a statement that fails aborts the transaction, and then every piece fails.
+ * over all of them; the pieces run concurrently and may share work through the prologue's context. A piece must
+ * throw before it writes, or write in one statement: a piece that throws fails alone (it wrote nothing); a
+ * statement that fails aborts the transaction, and then every piece fails.
  */
 export interface TransactionBatcher<C> {
   /** Runs `work` in a transaction shared with the other work submitted for `key` meanwhile; `tag` goes to the prologue. */
@@ -40,10 +41,10 @@ export function createTransactionBatcher<C>(
       try {
         outcomes = await db.transaction(async (tx) => {
           const context = await prologue(tx, key, batch.map((job) => job.tag));
-          const results: Outcome[] = [];
-          for (const job of batch) {
-            results.push(await job.work(tx, context).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
-          }
+          // The pieces run concurrently; their statements queue on the one connection, in the order they are sent.
+          const results: Outcome[] = await Promise.all(
+            batch.map((job) => job.work(tx, context).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))),
+          );
           // A failed statement aborted the transaction: fail it (and every piece) rather than commit nothing.
           const failed = results.find((outcome) => !outcome.ok && isDatabaseError(outcome.error));
           if (failed && !failed.ok) throw failed.error;

@@ -133,9 +133,54 @@ const lockFree: Statement = {
   text: `SELECT s.ordinal FROM seats s WHERE s.event_id = $1 AND s.ordinal = ANY($2::int[]) AND ${FREE} FOR UPDATE OF s SKIP LOCKED`,
 };
 
-/** Locks those of these seats that are free and not being claimed; true when every one of them is now ours. */
-export async function lockFreeSeats(tx: Queryable, eventId: number, ordinals: readonly number[]): Promise<boolean> {
-  return (await tx.query(lockFree, [eventId, ordinals])).rowCount === ordinals.length;
+/** Locks those of these seats that are free and not being claimed by another transaction, and returns them. */
+export async function lockFreeSeats(tx: Queryable, eventId: number, ordinals: readonly number[]): Promise<number[]> {
+  return (await tx.query<{ ordinal: number }>(lockFree, [eventId, ordinals])).rows.map((row) => row.ordinal);
+}
+
+const claimLocked: Statement = {
+  name: 'claim_locked_seats',
+  text: `WITH claimed AS (
+         UPDATE seats s SET status = 'held', hold_id = w.hold_id, held_until = (now() + make_interval(secs => $2))::timestamptz(3),
+                booking_id = NULL
+           FROM unnest($3::int[], $4::uuid[]) AS w(ordinal, hold_id)
+          WHERE s.event_id = $1 AND s.ordinal = w.ordinal
+         RETURNING s.ordinal
+       ), hold AS (
+         INSERT INTO holds (id, event_id, owner, ordinals, total, currency, expires_at, base_expires_at)
+         SELECT r.id, $1, r.owner, r.ordinals::int[],
+                (SELECT coalesce(sum(c.price), 0) FROM unnest(r.ordinals::int[]) o(ordinal)
+                   JOIN sections c ON c.event_id = $1 AND o.ordinal >= c.first_ordinal
+                                  AND o.ordinal < c.first_ordinal + c.row_count * c.seats_per_row),
+                (SELECT currency FROM events WHERE id = $1),
+                now() + make_interval(secs => $2), now() + make_interval(secs => $2)
+           FROM unnest($5::uuid[], $6::text[], $7::text[]) AS r(id, owner, ordinals)
+         RETURNING ${holdColumns}
+       )
+       SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT coalesce(json_agg(hold), '[]') FROM hold) AS holds`,
+};
+
+/**
+ * Claims seats this transaction has locked and found free (lockFreeSeats) for several new holds at once, in one
+ * statement: one seat-map version and one outbox row for all of them.
+ */
+export async function claimLockedSeats(tx: Queryable, eventId: number, holdDurationSeconds: number, holds: readonly NewHold[]): Promise<DbHold[]> {
+  const seats = holds.flatMap((hold) => hold.ordinals.map((ordinal) => [ordinal, hold.id] as const));
+  const { rows } = await tx.query<{ claimed: number; holds: (Omit<DbHold, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string })[] }>(
+    claimLocked,
+    [
+      eventId,
+      holdDurationSeconds,
+      seats.map(([ordinal]) => ordinal),
+      seats.map(([, id]) => id),
+      holds.map((hold) => hold.id),
+      holds.map((hold) => hold.owner),
+      holds.map((hold) => `{${hold.ordinals.join(',')}}`),
+    ],
+  );
+  // The seats were locked and checked by this transaction: anything else is a bug, and aborts it.
+  if (rows[0]!.claimed !== seats.length) throw new Error(`claimed ${rows[0]!.claimed} of ${seats.length} locked seats`);
+  return rows[0]!.holds.map((hold) => ({ ...hold, expiresAt: new Date(hold.expiresAt), createdAt: new Date(hold.createdAt) }));
 }
 
 export interface NewHold {
@@ -144,57 +189,10 @@ export interface NewHold {
   owner: string;
   /** Ascending. */
   ordinals: number[];
-  holdDurationSeconds: number;
 }
 
 /** What a claim did: the hold, or the seats that stood in the way (none of the seats is claimed then). */
 export type ClaimResult = { hold: DbHold; taken: [] } | { hold: null; taken: number[] };
-
-// Locks the seats, checks that every one is free, and only then claims them all and writes the hold: one
-// statement, all or nothing. A seat another transaction is claiming is skipped, never waited for, and counts as
-// taken (NOWAIT would fail as fast, but its error would abort the whole batch's transaction).
-const claim: Statement = {
-  name: 'claim_seats',
-  text: `WITH wanted AS (
-         SELECT ordinal, status = 'available' OR (status = 'held' AND held_until <= now()) AS free
-           FROM seats WHERE event_id = $2 AND ordinal = ANY($4::int[])
-          FOR UPDATE SKIP LOCKED
-       ), verdict AS (
-         SELECT count(*) = cardinality($4::int[]) AND coalesce(bool_and(free), false) AS ok FROM wanted
-       ), claimed AS (
-         UPDATE seats s SET status = 'held', hold_id = $1, held_until = now() + make_interval(secs => $5), booking_id = NULL
-           FROM wanted w, verdict v
-          WHERE v.ok AND s.event_id = $2 AND s.ordinal = w.ordinal
-         RETURNING s.ordinal
-       ), hold AS (
-         INSERT INTO holds (id, event_id, owner, ordinals, total, currency, expires_at, base_expires_at)
-         SELECT $1, $2, $3, $4::int[],
-                (SELECT coalesce(sum(c.price), 0) FROM unnest($4::int[]) o(ordinal)
-                   JOIN sections c ON c.event_id = $2 AND o.ordinal >= c.first_ordinal
-                                  AND o.ordinal < c.first_ordinal + c.row_count * c.seats_per_row),
-                (SELECT currency FROM events WHERE id = $2),
-                now() + make_interval(secs => $5), now() + make_interval(secs => $5)
-          WHERE (SELECT ok FROM verdict)
-         RETURNING ${holdColumns}
-       )
-       SELECT (SELECT row_to_json(hold) FROM hold) AS hold,
-              ARRAY(SELECT ordinal FROM wanted WHERE NOT free
-                    UNION SELECT o FROM unnest($4::int[]) o WHERE o NOT IN (SELECT ordinal FROM wanted) ORDER BY 1) AS taken`,
-};
-
-/**
- * Claims exactly these seats for a new hold of `holdDurationSeconds`, or none of them; a seat that is not free, or
- * that another transaction is claiming, is reported as taken.
- */
-export async function claimSeats(tx: Queryable, hold: NewHold): Promise<ClaimResult> {
-  const { rows } = await tx.query<{ hold: (Omit<DbHold, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string }) | null; taken: number[] }>(
-    claim,
-    [hold.id, hold.eventId, hold.owner, hold.ordinals, hold.holdDurationSeconds],
-  );
-  const row = rows[0]!;
-  if (!row.hold) return { hold: null, taken: row.taken.length ? row.taken : hold.ordinals };
-  return { hold: { ...row.hold, expiresAt: new Date(row.hold.expiresAt), createdAt: new Date(row.hold.createdAt) }, taken: [] };
-}
 
 const holdById = (lock: boolean): Statement => ({
   name: lock ? 'hold_by_id_lock' : 'hold_by_id',

@@ -3,7 +3,7 @@ import { createTransactionBatcher, type TransactionBatcher } from '../../datasou
 import type { Database, Queryable } from '../../datasources/db.js';
 import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
 import {
-  claimSeats,
+  claimLockedSeats,
   endHold,
   expireDueHolds,
   findFreeSeats,
@@ -13,8 +13,10 @@ import {
   lockFreeSeats,
   lockHoldEvent,
   type DbHold,
+  type ClaimResult,
   type DbHoldEvent,
   type FreeSeatFilter,
+  type NewHold,
 } from '../../datasources/postgres/holds.sql.js';
 import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
 import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
@@ -35,32 +37,91 @@ import {
 } from './hold.rules.js';
 import { bookingMessage } from '../booking/booking.rules.js';
 
-/** What one batch of holds on an event knows: the event, and each owner's tickets, kept current as holds succeed. */
-export type HoldBatch = DbHoldEvent | null;
+/**
+ * One batch of holds on an event (one transaction): the event and each owner's tickets, read once and kept
+ * current as holds are decided; explicit holds claimed together; best-available holds chosen one at a time.
+ */
+export interface HoldBatch {
+  event: DbHoldEvent | null;
+  /** Claims exactly these seats for a new hold, with every other explicit hold of the batch, in one statement. */
+  claim(hold: NewHold): Promise<ClaimResult>;
+  /** Runs `choose` after the batch's previous best-available choice has claimed its seats. */
+  inTurn<T>(choose: () => Promise<T>): Promise<T>;
+}
 
 /** Commits the holds of one event that arrive together in one transaction (see createTransactionBatcher). */
 export type HoldWriter = TransactionBatcher<HoldBatch>;
 
 /** The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all. */
 export const createHoldWriter = (db: Database): HoldWriter =>
-  createTransactionBatcher(db, (tx, eventId, owners) => lockHoldEvent(tx, eventId, owners));
+  createTransactionBatcher(db, async (tx, eventId, owners) => openBatch(tx, eventId, await lockHoldEvent(tx, eventId, owners)));
+
+function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null): HoldBatch {
+  let turn: Promise<unknown> = Promise.resolve();
+  let waiting: { hold: NewHold; resolve: (result: ClaimResult) => void; reject: (error: unknown) => void }[] = [];
+
+  // All or nothing per hold, first come first served within the batch: lock every seat asked for that is free
+  // and not being claimed by another transaction, give each hold its seats if all are still there, and write
+  // the winners in one statement.
+  async function claimWaiting() {
+    const requests = waiting;
+    waiting = [];
+    try {
+      const free = new Set(await lockFreeSeats(tx, eventId, [...new Set(requests.flatMap((r) => r.hold.ordinals))]));
+      const results = requests.map(({ hold }) => {
+        const taken = hold.ordinals.filter((ordinal) => !free.has(ordinal));
+        if (!taken.length) hold.ordinals.forEach((ordinal) => free.delete(ordinal));
+        return taken;
+      });
+      const winners = requests.filter((_, i) => !results[i]!.length).map((r) => r.hold);
+      const holds = winners.length ? await claimLockedSeats(tx, eventId, event!.holdDurationSeconds, winners) : [];
+      const byId = new Map(holds.map((hold) => [hold.id, hold]));
+      requests.forEach((r, i) => r.resolve(results[i]!.length ? { hold: null, taken: results[i]! } : { hold: byId.get(r.hold.id)!, taken: [] }));
+    } catch (error) {
+      for (const r of requests) r.reject(error);
+    }
+  }
+
+  // Claims and best-available choices take turns, so that no choice locks a seat a claim then takes, or back.
+  function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = turn.then(work);
+    turn = result.catch(() => {});
+    return result;
+  }
+
+  return {
+    event,
+    claim: (hold) =>
+      new Promise((resolve, reject) => {
+        // Every piece of the batch starts in the same turn of the event loop: claim once they all have asked.
+        if (waiting.push({ hold, resolve, reject }) === 1) setImmediate(() => void inTurn(claimWaiting));
+      }),
+    inTurn,
+  };
+}
 
 /** What holds need: the hold writer. (Services has it.) */
 export interface HoldDeps {
   holdWrites: HoldWriter;
 }
 
-/** Checks that `owner` may hold `requested` more seats of the batch's event; NOT_FOUND when there is no such event. */
-function checkBatch(batch: HoldBatch, owner: string, requested: number, admissionToken?: string | null): DbHoldEvent {
-  if (!batch) throw new NotFoundError('Event', 'input.eventId');
-  checkMayHold(batch, batch.ticketsInUse[owner] ?? 0, requested, admissionToken);
-  return batch;
+/**
+ * Checks that `owner` may hold `requested` more seats of the batch's event, and reserves them in the batch's
+ * count; NOT_FOUND when there is no such event. Returns how to give the reservation back if the hold fails.
+ */
+function reserve(batch: HoldBatch, owner: string, requested: number, admissionToken?: string | null): { event: DbHoldEvent; undo: () => void } {
+  const { event } = batch;
+  if (!event) throw new NotFoundError('Event', 'input.eventId');
+  checkMayHold(event, event.ticketsInUse[owner] ?? 0, requested, admissionToken);
+  event.ticketsInUse[owner] = (event.ticketsInUse[owner] ?? 0) + requested;
+  return { event, undo: () => void (event.ticketsInUse[owner]! -= requested) };
 }
 
-/** Counts a successful hold against its owner for the rest of the batch. */
-function counted(batch: DbHoldEvent, owner: string, hold: DbHold): DbHold {
-  batch.ticketsInUse[owner] = (batch.ticketsInUse[owner] ?? 0) + hold.ordinals.length;
-  return hold;
+/** The hold a claim made, or SEAT_UNAVAILABLE (giving the caller's reservation back). */
+function claimed(eventId: number, claim: ClaimResult, undo: () => void): DbHold {
+  if (claim.hold) return claim.hold;
+  undo();
+  throw seatsUnavailable(eventId, claim.taken);
 }
 
 /**
@@ -77,12 +138,10 @@ export async function holdSeats(
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
-  return holdWrites.run(eventId, owner, async (tx, batch) => {
-    const event = checkBatch(batch, owner, ordinals.length, input.admissionToken);
-    checkSeatsExist(eventId, ordinals, event.capacity, input.seatIds);
-    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: event.holdDurationSeconds });
-    if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
-    return counted(event, owner, claim.hold);
+  return holdWrites.run(eventId, owner, async (_tx, batch) => {
+    if (batch.event) checkSeatsExist(eventId, ordinals, batch.event.capacity, input.seatIds);
+    const { undo } = reserve(batch, owner, ordinals.length, input.admissionToken);
+    return claimed(eventId, await batch.claim({ id: randomUUID(), eventId, owner, ordinals }), undo);
   });
 }
 
@@ -110,23 +169,29 @@ export async function holdBestAvailable(
   const sectionId = input.sectionId == null ? null : decodeId('sec', input.sectionId, 'input.sectionId');
   if (input.maxPrice != null && input.maxPrice < 0) throw new BadUserInputError('input.maxPrice', 'must be 0 or more');
   const adjacent = input.adjacent ?? true;
-  return holdWrites.run(eventId, owner, async (tx, batch) => {
-    const event = checkBatch(batch, owner, quantity, input.admissionToken);
-    const sections = await findSectionsOfEvents(tx, [eventId]);
-    if (sectionId !== null && !sections.some((s) => s.id === sectionId)) throw new BadUserInputError('input.sectionId', 'not a section of this event');
-    const wanted = sections.filter((s) => (sectionId === null || s.id === sectionId) && (input.maxPrice == null || s.price <= input.maxPrice));
-    const filter: FreeSeatFilter = { sectionIds: wanted.length === sections.length ? null : wanted.map((s) => s.id), includeLapsed: false };
-    await lockBestAvailable(tx, eventId);
-    const ordinals = !wanted.length
-      ? null
-      : adjacent
-        ? await lockAdjacent(tx, eventId, filter, quantity, new Map(sections.map((s) => [s.id, s.seatsPerRow])))
-        : await lockAny(tx, eventId, filter, quantity);
-    if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
-    const claim = await claimSeats(tx, { id: randomUUID(), eventId, owner, ordinals, holdDurationSeconds: event.holdDurationSeconds });
-    if (!claim.hold) throw seatsUnavailable(eventId, claim.taken);
-    return counted(event, owner, claim.hold);
-  });
+  return holdWrites.run(eventId, owner, (tx, batch) =>
+    batch.inTurn(async () => {
+      const { event, undo } = reserve(batch, owner, quantity, input.admissionToken);
+      try {
+        const sections = await findSectionsOfEvents(tx, [eventId]);
+        if (sectionId !== null && !sections.some((s) => s.id === sectionId)) throw new BadUserInputError('input.sectionId', 'not a section of this event');
+        const wanted = sections.filter((s) => (sectionId === null || s.id === sectionId) && (input.maxPrice == null || s.price <= input.maxPrice));
+        const filter: FreeSeatFilter = { sectionIds: wanted.length === sections.length ? null : wanted.map((s) => s.id), includeLapsed: false };
+        await lockBestAvailable(tx, eventId);
+        const ordinals = !wanted.length
+          ? null
+          : adjacent
+            ? await lockAdjacent(tx, eventId, filter, quantity, new Map(sections.map((s) => [s.id, s.seatsPerRow])))
+            : await lockAny(tx, eventId, filter, quantity);
+        if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
+        const [hold] = await claimLockedSeats(tx, eventId, event.holdDurationSeconds, [{ id: randomUUID(), eventId, owner, ordinals }]);
+        return hold!;
+      } catch (error) {
+        undo();
+        throw error;
+      }
+    }),
+  );
 }
 
 /** Locks the best `quantity` free seats, wherever they are; null when fewer are free. */
@@ -161,7 +226,7 @@ async function lockAdjacent(
   for (let attempt = 0; attempt < ADJACENT_ATTEMPTS; attempt++) {
     const next = pickAdjacent(candidates, quantity, seatsPerRow);
     if (!next) return null;
-    if (await lockFreeSeats(tx, eventId, next)) return next;
+    if ((await lockFreeSeats(tx, eventId, next)).length === next.length) return next;
     candidates = candidates.filter((seat) => !next.includes(seat.ordinal));
   }
   return null;

@@ -77,15 +77,15 @@ export async function createOnSaleEvent(
  * seats' `held_until`) into the past. No sweep runs.
  */
 export async function lapseHolds(server: TestServer, eventId: number): Promise<void> {
-  const { db } = server.app.services;
-  await db.transaction(async (tx) => {
-    await tx.query(
-      `UPDATE holds SET expires_at = now() - interval '1 second', base_expires_at = now() - interval '1 second'
-        WHERE event_id = $1 AND status = 'ACTIVE'`,
-      [eventId],
-    );
-    await tx.query(`UPDATE seats SET held_until = now() - interval '1 second' WHERE event_id = $1 AND status = 'held'`, [eventId]);
-  });
+  // One statement, so that a hold committed meanwhile is either lapsed with its seats or not touched at all.
+  await server.app.services.db.query(
+    `WITH lapsed AS (
+       UPDATE holds SET expires_at = now() - interval '1 second', base_expires_at = now() - interval '1 second'
+        WHERE event_id = $1 AND status = 'ACTIVE' RETURNING id)
+     UPDATE seats SET held_until = now() - interval '1 second'
+      WHERE event_id = $1 AND status = 'held' AND hold_id IN (SELECT id FROM lapsed)`,
+    [eventId],
+  );
 }
 
 /** Seat counts of an event by status, straight from the database. */
