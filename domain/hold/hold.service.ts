@@ -14,12 +14,13 @@ import {
   lockHoldEvent,
   type DbHold,
   type ClaimResult,
+  type DbFreeSeat,
   type DbHoldEvent,
   type FreeSeatFilter,
   type NewHold,
 } from '../../datasources/postgres/holds.sql.js';
 import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
-import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js';
+import { findSectionsOfEvents, type DbSection } from '../../datasources/postgres/sections.sql.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
 import { BadUserInputError, DomainError, NotFoundError } from '../errors.js';
 import { decodeId, decodeUuidId } from '../ids.js';
@@ -45,8 +46,17 @@ export interface HoldBatch {
   event: DbHoldEvent | null;
   /** Claims exactly these seats for a new hold, with every other explicit hold of the batch, in one statement. */
   claim(hold: NewHold): Promise<ClaimResult>;
-  /** Runs `choose` after the batch's previous best-available choice has claimed its seats. */
-  inTurn<T>(choose: () => Promise<T>): Promise<T>;
+  /** Chooses the best free seats for a new hold and claims them, with every other best-available hold of the batch. */
+  choose(request: BestRequest): Promise<DbHold>;
+}
+
+/** A best-available request, validated. */
+export interface BestRequest {
+  owner: string;
+  quantity: number;
+  sectionId: number | null;
+  maxPrice: number | null;
+  adjacent: boolean;
 }
 
 /** Commits the holds of one event that arrive together in one transaction (see createTransactionBatcher). */
@@ -82,22 +92,88 @@ function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null): H
     }
   }
 
-  // Claims and best-available choices take turns, so that no choice locks a seat a claim then takes, or back.
-  function inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const result = turn.then(work);
-    turn = result.catch(() => {});
-    return result;
+  let choosing: { request: BestRequest; resolve: (hold: DbHold) => void; reject: (error: unknown) => void }[] = [];
+  let sections: DbSection[] | undefined;
+
+  // Best available, in arrival order: one statement locks a window of the best free seats big enough for every
+  // request of the batch without a filter, each request takes its seats from what is left of it (the fast path),
+  // a request with a filter or no run in the window looks further on its own, and one statement claims them all.
+  async function chooseWaiting() {
+    const requests = choosing;
+    choosing = [];
+    try {
+      if (!sections) {
+        sections = await findSectionsOfEvents(tx, [eventId]);
+        await lockBestAvailable(tx, eventId);
+      }
+      const seatsPerRow = new Map(sections.map((section) => [section.id, section.seatsPerRow]));
+      const plain = requests.filter(({ request }) => request.sectionId === null && request.maxPrice === null);
+      const windowSize = plain.reduce((sum, { request }) => sum + adjacentWindow(request.quantity), 0);
+      let window = windowSize ? await findFreeSeats(tx, eventId, { sectionIds: null, includeLapsed: false }, windowSize, true) : [];
+      const chosen = new Set<number>();
+      const outcomes: (NewHold | Error)[] = [];
+      for (const { request } of requests) {
+        try {
+          const filter = sectionFilter(sections, request);
+          let ordinals = filter.sectionIds === null && window.length ? pickFrom(window, request, seatsPerRow) : null;
+          if (!ordinals && (filter.sectionIds === null || filter.sectionIds.length)) {
+            ordinals = request.adjacent
+              ? await lockAdjacent(tx, eventId, filter, request.quantity, seatsPerRow, chosen)
+              : await lockAny(tx, eventId, filter, request.quantity, chosen);
+          }
+          if (!ordinals) throw seatsUnavailable(eventId, [], `No ${request.quantity} seats${request.adjacent ? ' side by side' : ''} are free that match`);
+          ordinals.forEach((ordinal) => chosen.add(ordinal));
+          window = window.filter((seat) => !chosen.has(seat.ordinal));
+          outcomes.push({ id: randomUUID(), eventId, owner: request.owner, ordinals });
+        } catch (error) {
+          outcomes.push(error as Error);
+        }
+      }
+      const winners = outcomes.filter((outcome): outcome is NewHold => !(outcome instanceof Error));
+      const holds = winners.length ? await claimLockedSeats(tx, eventId, event!.holdDurationSeconds, winners) : [];
+      const byId = new Map(holds.map((hold) => [hold.id, hold]));
+      requests.forEach((r, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome instanceof Error) r.reject(outcome);
+        else r.resolve(byId.get(outcome.id)!);
+      });
+    } catch (error) {
+      for (const r of requests) r.reject(error);
+    }
+  }
+
+  // Claims and choices take turns, so that no choice locks a seat a claim then takes, or back.
+  function inTurn(work: () => Promise<void>): void {
+    turn = turn.then(work).catch(() => {});
   }
 
   return {
     event,
+    // Every piece of the batch starts in the same turn of the event loop: claim or choose once they all have asked.
     claim: (hold) =>
       new Promise((resolve, reject) => {
-        // Every piece of the batch starts in the same turn of the event loop: claim once they all have asked.
-        if (waiting.push({ hold, resolve, reject }) === 1) setImmediate(() => void inTurn(claimWaiting));
+        if (waiting.push({ hold, resolve, reject }) === 1) setImmediate(() => inTurn(claimWaiting));
       }),
-    inTurn,
+    choose: (request) =>
+      new Promise((resolve, reject) => {
+        if (choosing.push({ request, resolve, reject }) === 1) setImmediate(() => inTurn(chooseWaiting));
+      }),
   };
+}
+
+/** Which sections a request may take seats from: null for any; BAD_USER_INPUT for a section of another event. */
+function sectionFilter(sections: readonly DbSection[], request: BestRequest): FreeSeatFilter {
+  if (request.sectionId !== null && !sections.some((s) => s.id === request.sectionId)) {
+    throw new BadUserInputError('input.sectionId', 'not a section of this event');
+  }
+  const wanted = sections.filter((s) => (request.sectionId === null || s.id === request.sectionId) && (request.maxPrice === null || s.price <= request.maxPrice));
+  return { sectionIds: wanted.length === sections.length ? null : wanted.map((s) => s.id), includeLapsed: false };
+}
+
+/** The request's seats from a window of free seats in best-available order, or null. */
+function pickFrom(window: readonly DbFreeSeat[], request: BestRequest, seatsPerRow: ReadonlyMap<number, number>): number[] | null {
+  if (request.adjacent) return pickAdjacent(window, request.quantity, seatsPerRow);
+  return window.length >= request.quantity ? window.slice(0, request.quantity).map((seat) => seat.ordinal).sort((a, b) => a - b) : null;
 }
 
 /** What holds need: the hold writer. (Services has it.) */
@@ -169,37 +245,25 @@ export async function holdBestAvailable(
   const sectionId = input.sectionId == null ? null : decodeId('sec', input.sectionId, 'input.sectionId');
   if (input.maxPrice != null && input.maxPrice < 0) throw new BadUserInputError('input.maxPrice', 'must be 0 or more');
   const adjacent = input.adjacent ?? true;
-  return holdWrites.run(eventId, owner, (tx, batch) =>
-    batch.inTurn(async () => {
-      const { event, undo } = reserve(batch, owner, quantity, input.admissionToken);
-      try {
-        const sections = await findSectionsOfEvents(tx, [eventId]);
-        if (sectionId !== null && !sections.some((s) => s.id === sectionId)) throw new BadUserInputError('input.sectionId', 'not a section of this event');
-        const wanted = sections.filter((s) => (sectionId === null || s.id === sectionId) && (input.maxPrice == null || s.price <= input.maxPrice));
-        const filter: FreeSeatFilter = { sectionIds: wanted.length === sections.length ? null : wanted.map((s) => s.id), includeLapsed: false };
-        await lockBestAvailable(tx, eventId);
-        const ordinals = !wanted.length
-          ? null
-          : adjacent
-            ? await lockAdjacent(tx, eventId, filter, quantity, new Map(sections.map((s) => [s.id, s.seatsPerRow])))
-            : await lockAny(tx, eventId, filter, quantity);
-        if (!ordinals) throw seatsUnavailable(eventId, [], `No ${quantity} seats${adjacent ? ' side by side' : ''} are free that match`);
-        const [hold] = await claimLockedSeats(tx, eventId, event.holdDurationSeconds, [{ id: randomUUID(), eventId, owner, ordinals }]);
-        return hold!;
-      } catch (error) {
-        undo();
-        throw error;
-      }
-    }),
-  );
+  return holdWrites.run(eventId, owner, async (_tx, batch) => {
+    const { undo } = reserve(batch, owner, quantity, input.admissionToken);
+    try {
+      return await batch.choose({ owner, quantity, sectionId, maxPrice: input.maxPrice ?? null, adjacent });
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  });
 }
 
-/** Locks the best `quantity` free seats, wherever they are; null when fewer are free. */
-async function lockAny(tx: Queryable, eventId: number, filter: FreeSeatFilter, quantity: number): Promise<number[] | null> {
-  let seats = await findFreeSeats(tx, eventId, filter, quantity, true);
+/** Locks the best `quantity` free seats not in `chosen`, wherever they are; null when fewer are free. */
+async function lockAny(tx: Queryable, eventId: number, filter: FreeSeatFilter, quantity: number, chosen: ReadonlySet<number>): Promise<number[] | null> {
+  const find = async (includeLapsed: boolean) =>
+    (await findFreeSeats(tx, eventId, { ...filter, includeLapsed }, quantity + chosen.size, true)).filter((seat) => !chosen.has(seat.ordinal));
+  let seats = await find(false);
   // Lapsed holds are not on the index of available seats: look there only when the fast path falls short.
-  if (seats.length < quantity) seats = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, quantity, true);
-  return seats.length < quantity ? null : seats.map((seat) => seat.ordinal).sort((a, b) => a - b);
+  if (seats.length < quantity) seats = await find(true);
+  return seats.length < quantity ? null : seats.slice(0, quantity).map((seat) => seat.ordinal).sort((a, b) => a - b);
 }
 
 /** How many runs the slow path of lockAdjacent tries to claim before it gives up. */
@@ -218,11 +282,13 @@ async function lockAdjacent(
   filter: FreeSeatFilter,
   quantity: number,
   seatsPerRow: ReadonlyMap<number, number>,
+  chosen: ReadonlySet<number>,
 ): Promise<number[] | null> {
-  const window = await findFreeSeats(tx, eventId, filter, adjacentWindow(quantity), true);
+  const free = (seats: DbFreeSeat[]) => seats.filter((seat) => !chosen.has(seat.ordinal));
+  const window = free(await findFreeSeats(tx, eventId, filter, adjacentWindow(quantity) + chosen.size, true));
   const run = pickAdjacent(window, quantity, seatsPerRow);
   if (run) return run;
-  let candidates = await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, ADJACENT_SCAN, false);
+  let candidates = free(await findFreeSeats(tx, eventId, { ...filter, includeLapsed: true }, ADJACENT_SCAN, false));
   for (let attempt = 0; attempt < ADJACENT_ATTEMPTS; attempt++) {
     const next = pickAdjacent(candidates, quantity, seatsPerRow);
     if (!next) return null;
