@@ -797,10 +797,9 @@ function checkResponses(run: Run, state: State, records: StepRecords): string[] 
     const key = (outcome: Outcome) =>
       outcome.ok ? `booking ${uuidOf(outcome.data.id)}` : outcome.code === 'PAYMENT_DECLINED' && bound ? `booking ${bound.id}` : outcome.code;
     if (key(a.outcome) === key(b.outcome)) continue;
-    // Known deviation from README ("the same key and input return the same booking ... even when the retries
-    // arrive together"): while another key's payment for the hold is in flight, one copy answers HOLD_NOT_ACTIVE
-    // without binding the key, and the other, arriving after that payment was declined, books and charges.
-    // Reproduce: hold a seat, then send at once confirm(tok_declined, key A) and twice confirm(tok_visa, key B).
+    // Known limit: a refusal (HOLD_NOT_ACTIVE, another key's payment for the hold is pending) does not bind the
+    // key, so when that other payment is settled (by webhook) between the two copies, the second copy books.
+    // A charge still being asked for synchronously is waited for, so that case no longer splits the answers.
     // FC_STRICT_PAIRS=1 reports it too.
     const otherKeyOnHold =
       records.confirms.some((other) => other.holdId === a.holdId && other.key !== a.key) ||

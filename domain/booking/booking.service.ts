@@ -65,18 +65,43 @@ export async function confirmBooking(
   checkIdempotencyKey(input.idempotencyKey);
   checkPaymentToken(deps.payments, input.paymentToken);
   const hash = requestHash(holdId, input.paymentToken);
+  const start = () => startBooking(deps, owner, holdId, input.idempotencyKey, hash);
+  let started = await start();
+  if ('inFlight' in started) {
+    // Another payment for this hold was being charged: wait for its outcome (it may be declined and free the hold)
+    // and try once more, so that simultaneous retries of one request all get the same answer.
+    await settledBooking(deps.db, started.inFlight);
+    started = await start();
+  }
+  if ('inFlight' in started) throw holdBeingPaid();
+  if ('previous' in started) return replay(await settledBooking(deps.db, started.previous), hash);
+  const { booking } = started;
+  const outcome = await deps.payments.charge({ key: booking.id, token: input.paymentToken, amount: booking.total, currency: booking.currency });
+  const settled = await settleCharge(deps, booking.id, outcome);
+  if (settled.failure === 'declined') throw paymentDeclined();
+  return settled;
+}
 
-  const started: { previous: DbBooking } | { booking: DbBooking } = await deps.db
-    .transaction(async (tx): Promise<{ previous: DbBooking } | { booking: DbBooking }> => {
+const holdBeingPaid = () => new DomainError('HOLD_NOT_ACTIVE', 'This hold is already being paid for or booked', { status: 'ACTIVE' });
+
+type Started = { previous: DbBooking } | { booking: DbBooking } | { inFlight: DbBooking };
+
+/**
+ * Transaction 1 of confirmBooking: under the hold's lock, the booking this key made before, or a new booking
+ * with the hold extended for the payment; or the other booking whose charge is still being asked for.
+ */
+async function startBooking(deps: BookingDeps, owner: string, holdId: string, idempotencyKey: string, hash: string): Promise<Started> {
+  return deps.db
+    .transaction(async (tx): Promise<Started> => {
       // The hold's lock serialises every attempt to pay for it, retries with the same key included.
       const hold = await findHold(tx, holdId, true);
-      const previous = await findBookingByKey(tx, owner, input.idempotencyKey);
+      const previous = await findBookingByKey(tx, owner, idempotencyKey);
       if (previous) return { previous };
       if (!hold || hold.owner !== owner) throw new NotFoundError('Hold', 'input.holdId');
       checkHoldActive(hold);
-      if (await findLiveBookingOfHold(tx, holdId)) {
-        throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is already being paid for or booked', { status: 'ACTIVE' });
-      }
+      const live = await findLiveBookingOfHold(tx, holdId);
+      if (live?.status === 'PENDING_PAYMENT' && live.chargeStatus === 'requested') return { inFlight: live };
+      if (live) throw holdBeingPaid();
       if (!(await extendHold(tx, holdId, deps.config.paymentHoldExtensionSeconds))) {
         throw new DomainError('HOLD_EXPIRED', 'This hold has expired; its seats are no longer yours', { status: 'EXPIRED' });
       }
@@ -88,7 +113,7 @@ export async function confirmBooking(
         ordinals: hold.ordinals,
         total: hold.total,
         currency: hold.currency,
-        idempotencyKey: input.idempotencyKey,
+        idempotencyKey,
         requestHash: hash,
       });
       await insertOutbox(tx, [bookingMessage(booking)]);
@@ -97,17 +122,10 @@ export async function confirmBooking(
     .catch(async (error: unknown) => {
       // Same key, other hold, at the same moment: the other request's insert won.
       if (isPgError(error, PgError.uniqueViolation, 'bookings_owner_idempotency_key_key')) {
-        return { previous: (await findBookingByKey(deps.db, owner, input.idempotencyKey))! };
+        return { previous: (await findBookingByKey(deps.db, owner, idempotencyKey))! };
       }
       throw error;
     });
-
-  if ('previous' in started) return replay(await settledBooking(deps.db, started.previous), hash);
-  const { booking } = started;
-  const outcome = await deps.payments.charge({ key: booking.id, token: input.paymentToken, amount: booking.total, currency: booking.currency });
-  const settled = await settleCharge(deps, booking.id, outcome);
-  if (settled.failure === 'declined') throw paymentDeclined();
-  return settled;
 }
 
 /** The booking once its first request has heard from the provider (or after REPLAY_WAIT_MS, as it is then). */
