@@ -332,7 +332,10 @@ export type SeatMap = {
   eventId: Scalars['ID']['output'];
   seatCount: Scalars['Int']['output'];
   sections: Array<Section>;
-  /** Grows by one with every change to any seat of the event; `availability` and seat statuses are as of this version. */
+  /**
+   * Grows by one with every committed change to any seat of the event (holds committed together share one);
+   * `availability` and seat statuses are as of this version.
+   */
   version: Scalars['Int']['output'];
 };
 
