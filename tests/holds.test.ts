@@ -185,10 +185,10 @@ describe.each(modes)('holds (%s)', (mode) => {
 
     it('lets a short hold run out in real time: its seats go to the next buyer with no sweep', async () => {
       const event = await createOnSaleEvent(server, TWO_SECTIONS);
-      await db().query(`UPDATE events SET hold_duration_seconds = 1 WHERE id = $1`, [event.eventId]);
+      await db().query(`UPDATE events SET hold_duration_seconds = 2 WHERE id = $1`, [event.eventId]);
       ok(await hold(event, [7]));
       expect(codes(await hold(event, [7], bob))).toEqual(['SEAT_UNAVAILABLE']);
-      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      await new Promise((resolve) => setTimeout(resolve, 2_300));
       ok(await hold(event, [7], bob));
     });
 

@@ -64,17 +64,9 @@ export async function findBookingsOfOwner(db: Queryable, owner: string, eventId:
   return rows;
 }
 
-export interface NewBooking {
-  id: string;
-  eventId: number;
-  holdId: string;
-  owner: string;
-  ordinals: number[];
-  total: number;
-  currency: string;
+export type NewBooking = Pick<DbBooking, 'id' | 'eventId' | 'holdId' | 'owner' | 'ordinals' | 'total' | 'currency' | 'requestHash'> & {
   idempotencyKey: string;
-  requestHash: string;
-}
+};
 
 /** Inserts a PENDING_PAYMENT booking. Throws 23505 when the owner has used the key already. */
 export async function insertBooking(tx: Queryable, b: NewBooking): Promise<DbBooking> {
