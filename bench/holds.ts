@@ -1,28 +1,17 @@
 // npm run bench:holds — the write-path benchmark: holdSeats (uncontested and contested), holdBestAvailable, and
 // hold + confirmBooking, against a fresh seeded Postgres database, with the server in its own process; plus the
 // same hold as raw SQL through `pg` at the same concurrency, as the ceiling.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { callerFromToken } from '../server/auth.js';
+import { intFromEnv, recreateDatabase, sleep, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const CASES = ['ceiling', 'a', 'b', 'c', 'd'] as const;
 type CaseKey = (typeof CASES)[number];
@@ -93,20 +82,10 @@ const baseUrl = `http://127.0.0.1:${settings.port}`;
 // ---------------------------------------------------------------------------------------------------------------
 // Processes and the database
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Drops and recreates the bench database (empty: the server migrates it and seeds the demo on start). */
 async function prepareDatabase(): Promise<void> {
-  const url = new URL(settings.databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name === 'postgres' || name.startsWith('template')) {
-    throw new Error(`refusing to drop database ${JSON.stringify(name)}: use a dedicated benchmark database`);
-  }
-  const maintenanceUrl = new URL(url);
-  maintenanceUrl.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: maintenanceUrl.toString() });
-  await admin.connect();
-  try {
+  // Before it drops the database: the server's version and settings, from the maintenance connection.
+  const name = await recreateDatabase(settings.databaseUrl, async (admin) => {
     const { rows } = await admin.query<{ name: string; setting: string; unit: string | null }>(
       `SELECT name, setting, unit FROM pg_settings
         WHERE name IN ('server_version', 'max_connections', 'shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum')`,
@@ -115,90 +94,14 @@ async function prepareDatabase(): Promise<void> {
       if (row.name === 'server_version') machine.postgres = row.setting;
       else postgresSettings[row.name] = row.unit === '8kB' ? `${(Number(row.setting) * 8) / 1024} MB` : row.setting;
     }
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
+  });
   console.log(`created database ${name}`);
 }
 
-let server: ChildProcess | undefined;
+/** The server in its own process, once started (stopped at the end, whatever happens). */
+let server: RunningServer | undefined;
 /** The bench's own connection: checks, (b)'s resets, ANALYZE. */
 let sql: pg.Client;
-
-/** Starts the server in its own process (it migrates and seeds) and waits up to 120 s for GET /readyz. */
-async function startServer(): Promise<void> {
-  // A leftover server on the port would answer /readyz in place of ours and be measured instead.
-  const occupied = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-    () => true,
-    () => false,
-  );
-  if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
-
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      DATABASE_URL: settings.databaseUrl,
-      DATABASE_POOL_SIZE: String(settings.serverPoolSize),
-      REDIS_URL: settings.redisUrl,
-      PORT: String(settings.port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      SEED_DEMO: 'always',
-      // The defaults: a sweep every second, and the built-in test payment provider.
-      SWEEP_INTERVAL_MS: '',
-      SWEEP_BATCH_SIZE: '',
-      PAYMENT_PROVIDER: 'test',
-      JWT_SECRET: settings.jwtSecret,
-      PAYMENT_WEBHOOK_SECRET: settings.webhookSecret,
-    },
-  });
-  server = child;
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
-
-  const deadline = Date.now() + 120_000;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the server exited before it was ready (${exited})`);
-    try {
-      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      const text = await response.text();
-      if (response.status === 200) return;
-      last = `${response.status} ${text}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`the server was not ready within 120 s on ${baseUrl}/readyz (last: ${last})`);
-}
-
-/** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// Last resort if this process goes away some other way (an uncaught error, Ctrl-C).
-process.once('exit', () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the server`);
-    void stopServer().finally(() => process.exit(130));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tokens: HS256 with the claims of server/auth.ts signToken (sub, iat, exp), signed here with node:crypto because
@@ -781,7 +684,26 @@ async function main(): Promise<number> {
   if (probe.kind !== 'user' || probe.userId !== 'probe') throw new Error('the bench signs tokens the server would not accept');
 
   console.log(`starting the server on ${baseUrl} (it migrates and seeds the demo)…`);
-  await startServer();
+  server = await startServer({
+    baseUrl,
+    readyTimeoutMs: 120_000,
+    env: {
+      DATABASE_URL: settings.databaseUrl,
+      DATABASE_POOL_SIZE: String(settings.serverPoolSize),
+      REDIS_URL: settings.redisUrl,
+      PORT: String(settings.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      SEED_DEMO: 'always',
+      // The defaults: a sweep every second, and the built-in test payment provider.
+      SWEEP_INTERVAL_MS: '',
+      SWEEP_BATCH_SIZE: '',
+      PAYMENT_PROVIDER: 'test',
+      JWT_SECRET: settings.jwtSecret,
+      PAYMENT_WEBHOOK_SECRET: settings.webhookSecret,
+    },
+  });
   console.log('server ready');
 
   sql = new pg.Client({ connectionString: settings.databaseUrl, application_name: 'bench-holds' });
@@ -884,6 +806,6 @@ try {
   console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
   agent.destroy();
-  await stopServer();
+  await server?.stop();
 }
 process.exit(exitCode);

@@ -1,11 +1,11 @@
 // npm run bench:read — the read-path benchmark: seat map (bitmap and full) and search, against a fresh seeded
 // Postgres database, with the server in its own process so that it does not share an event loop with autocannon.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { intFromEnv, recreateDatabase, root, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // autocannon ships no type declarations: the little of its API used here, typed by hand.
@@ -54,16 +54,6 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 const settings = {
   databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench',
   redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -90,8 +80,6 @@ const graphqlUrl = `${baseUrl}/graphql`;
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Runs a command to completion with inherited output; rejects unless it exits 0. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -106,21 +94,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
 
 /** Drops and recreates the bench database, then migrates and seeds the demo catalogue into it. */
 async function prepareDatabase(): Promise<{ eventId: string; capacity: number }> {
-  const url = new URL(settings.databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name === 'postgres' || name.startsWith('template')) {
-    throw new Error(`refusing to drop database ${JSON.stringify(name)}: use a dedicated benchmark database`);
-  }
-  const maintenanceUrl = new URL(url);
-  maintenanceUrl.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: maintenanceUrl.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
+  const name = await recreateDatabase(settings.databaseUrl);
   console.log(`created database ${name}; seeding the demo catalogue…`);
   await run('npx', ['tsx', 'datasources/cli.ts', 'seed'], { ...process.env, DATABASE_URL: settings.databaseUrl });
 
@@ -138,74 +112,8 @@ async function prepareDatabase(): Promise<{ eventId: string; capacity: number }>
   }
 }
 
-let server: ChildProcess | undefined;
-
-/** Starts the server in its own process and waits (up to 60 s) for GET /readyz to answer 200. */
-async function startServer(): Promise<void> {
-  // A leftover server on the port would answer /readyz in place of ours and be measured instead.
-  const occupied = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-    () => true,
-    () => false,
-  );
-  if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
-
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      DATABASE_URL: settings.databaseUrl,
-      REDIS_URL: settings.redisUrl,
-      PORT: String(settings.port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
-      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret', // 20 characters
-    },
-  });
-  server = child;
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
-
-  const deadline = Date.now() + 60_000;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the server exited before it was ready (${exited})`);
-    try {
-      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      const text = await response.text();
-      if (response.status === 200) return;
-      last = `${response.status} ${text}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`the server was not ready within 60 s on ${baseUrl}/readyz (last: ${last})`);
-}
-
-/** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// Last resort if this process goes away some other way (an uncaught error, Ctrl-C).
-process.once('exit', () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the server`);
-    void stopServer().finally(() => process.exit(130));
-  });
-}
+/** The server in its own process, once started (stopped at the end, whatever happens). */
+let server: RunningServer | undefined;
 
 /** Sends `query` once; fails unless the answer is 200 with data (every root field non-null) and no errors. */
 async function verify(name: string, query: string): Promise<number> {
@@ -338,7 +246,21 @@ async function main(): Promise<number> {
   }
 
   console.log(`starting the server on ${baseUrl}…`);
-  await startServer();
+  server = await startServer({
+    baseUrl,
+    readyTimeoutMs: 60_000,
+    env: {
+      DATABASE_URL: settings.databaseUrl,
+      REDIS_URL: settings.redisUrl,
+      PORT: String(settings.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
+      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret', // 20 characters
+      PAYMENT_PROVIDER: 'test',
+    },
+  });
   console.log('server ready');
 
   const search =
@@ -410,6 +332,6 @@ try {
 } catch (error) {
   console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
-  await stopServer();
+  await server?.stop();
 }
 process.exit(exitCode);

@@ -1,0 +1,127 @@
+// What the benchmarks share: settings from the environment, a fresh bench database, and the Onsale server run in
+// a process of its own (so that it does not share an event loop with the load generator).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/** The repository root: where the server and every command a benchmark runs are started. */
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A positive integer from the environment variable `name`, or `fallback` when it is unset or empty. */
+export function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * Drops and recreates the database of `databaseUrl` (refusing anything that does not look like a dedicated bench
+ * database), through the server's `postgres` maintenance database; `beforeDrop` may use that connection first.
+ * Returns the database's name.
+ */
+export async function recreateDatabase(databaseUrl: string, beforeDrop?: (admin: pg.Client) => Promise<void>): Promise<string> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name === 'postgres' || name.startsWith('template')) {
+    throw new Error(`refusing to drop database ${JSON.stringify(name)}: use a dedicated benchmark database`);
+  }
+  const maintenanceUrl = new URL(url);
+  maintenanceUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenanceUrl.toString() });
+  await admin.connect();
+  try {
+    await beforeDrop?.(admin);
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return name;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The server process
+
+export interface RunningServer {
+  /** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
+  stop(): Promise<void>;
+}
+
+/** The server started last, for the last-resort handlers below. */
+let current: ChildProcess | undefined;
+
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || !isRunning(child)) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Starts `node --import tsx server/index.ts` with `env` over this process's environment, and waits (up to
+ * `readyTimeoutMs`) for `GET <baseUrl>/readyz` to answer 200. Fails at once if something already answers there,
+ * or if the server exits first; a server that is not ready in time is stopped before this fails.
+ */
+export async function startServer(options: {
+  env: Record<string, string>;
+  baseUrl: string;
+  readyTimeoutMs: number;
+}): Promise<RunningServer> {
+  const { env, baseUrl, readyTimeoutMs } = options;
+  // A leftover server on the port would answer /readyz in place of ours and be measured instead.
+  const occupied = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+    () => true,
+    () => false,
+  );
+  if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  current = child;
+  const server: RunningServer = { stop: () => stopChild(child) };
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
+
+  try {
+    const deadline = Date.now() + readyTimeoutMs;
+    let last = 'no answer yet';
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`the server exited before it was ready (${exited})`);
+      try {
+        const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        const text = await response.text();
+        if (response.status === 200) return server;
+        last = `${response.status} ${text}`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await sleep(250);
+    }
+    throw new Error(`the server was not ready within ${readyTimeoutMs / 1000} s on ${baseUrl}/readyz (last: ${last})`);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+// Last resort if the benchmark goes away some other way (an uncaught error, Ctrl-C).
+process.once('exit', () => {
+  if (current && isRunning(current)) current.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the server`);
+    void stopChild(current).finally(() => process.exit(130));
+  });
+}
