@@ -2,6 +2,7 @@
 // duplicated, out of order, stale), payment across expiry, refunds and cancellation, and bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendWebhook, type TestPaymentProvider } from '../datasources/payments/test-provider.js';
+import { assertNotInTransaction } from '../datasources/db.js';
 import { signWebhook, type PaymentEvent } from '../domain/booking/payment.js';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { CANCEL, CONFIRM, createOnSaleEvent, HOLD_SEATS, lapseHolds, RELEASE, seatCounts, type TestEvent } from './helpers/write-path.js';
@@ -44,6 +45,29 @@ describe.each(modes)('bookings and payments (%s)', (mode) => {
   const deliver = (event: PaymentEvent) => sendWebhook(webhookUrl(), secret(), event);
 
   describe('confirmBooking', () => {
+    it('calls the payment provider with no transaction open', async () => {
+      const payments = provider();
+      const charge = payments.charge;
+      const inTransaction: boolean[] = [];
+      payments.charge = (request) => {
+        try {
+          assertNotInTransaction();
+          inTransaction.push(false);
+        } catch {
+          inTransaction.push(true);
+        }
+        return charge(request);
+      };
+      try {
+        const event = await createOnSaleEvent(server, SECTIONS);
+        ok(await confirm((await hold(event, [30])).id, 'tok_visa'));
+        ok(await confirm((await hold(event, [31])).id, 'tok_async'));
+      } finally {
+        payments.charge = charge;
+      }
+      expect(inTransaction).toEqual([false, false]);
+    });
+
     it('books the seats with tok_visa: CONFIRMED, seats BOOKED, hold CONVERTED, one captured charge', async () => {
       const event = await createOnSaleEvent(server, SECTIONS);
       const held = await hold(event, [4, 5]);

@@ -4,9 +4,9 @@
  */
 export const PgError = {
   uniqueViolation: '23505',
-  /** The seats trigger refused to overwrite a live claim (migration 002). */
-  secondClaim: 'OS001',
 } as const;
+// The seats trigger's OS001 (a second live claim, migration 002) is deliberately not here: it means the code
+// is wrong, so it surfaces as an internal error, logged in full.
 
 /** True when `error` is the Postgres error `code`, and (if given) about `constraint`. */
 export function isPgError(error: unknown, code: string, constraint?: string): boolean {
