@@ -29,6 +29,9 @@ export class DomainError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+    // The client's to act on, never logged as a failure: no stack frames to format (formatting them, with
+    // source maps, cost a rejected hold more than deciding it).
+    this.stack = `${this.name}: ${message}`;
   }
 }
 

@@ -160,13 +160,25 @@ describe.each(modes)('admin mutations (%s)', (mode) => {
     const { signToken } = await import('../server/auth.js');
     const forged = await signToken('another-secret-that-is-at-least-32-chars', 'admin-1', { admin: true });
     const expired = await signToken(server.app.services.config.jwtSecret, 'admin-1', { admin: true, expiresIn: '-1m' });
-    const { SignJWT } = await import('jose');
-    const forever = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-1')
-      .sign(new TextEncoder().encode(server.app.services.config.jwtSecret));
-    for (const token of [forged, expired, forever, 'not-a-jwt']) {
+    const { createSigner } = await import('fast-jwt');
+    const forever = createSigner({ key: server.app.services.config.jwtSecret, algorithm: 'HS256' })({ sub: 'admin-1', role: 'admin' });
+    const unsigned = createSigner({ algorithm: 'none' })({ sub: 'admin-1', role: 'admin', exp: Math.floor(Date.now() / 1000) + 600 });
+    const otherAlgorithm = createSigner({ key: server.app.services.config.jwtSecret, algorithm: 'HS512', expiresIn: '1h' })({ sub: 'admin-1', role: 'admin' });
+    for (const token of [forged, expired, forever, unsigned, otherAlgorithm, 'not-a-jwt']) {
       const response = await server.gql(CREATE_VENUE, { input: { name: 'X', city: 'Y', country: 'Z' } }, token);
       expect(response.status).toBe(401);
       expect(codes(response)).toEqual(['UNAUTHENTICATED']);
     }
+  });
+
+  it('stops accepting a token it has verified before once the token expires', async () => {
+    const { signToken } = await import('../server/auth.js');
+    const shortLived = await signToken(server.app.services.config.jwtSecret, 'admin-1', { admin: true, expiresIn: '2s' });
+    const create = () => server.gql(CREATE_VENUE, { input: { name: 'Short', city: 'Y', country: 'Z' } }, shortLived);
+    expect((await create()).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const late = await create();
+    expect(late.status).toBe(401);
+    expect(codes(late)).toEqual(['UNAUTHENTICATED']);
   });
 });
