@@ -18,11 +18,25 @@ export interface Queryable {
   exec(script: string): Promise<void>;
 }
 
+/**
+ * A session of its own that LISTENs on a channel. Its statements run on that session, so a session-level
+ * advisory lock taken through it lasts as long as the session.
+ */
+export interface ListenSession {
+  query: Queryable['query'];
+  close(): Promise<void>;
+}
+
 /** A database: statements, short transactions, a liveness probe and shutdown. */
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'embedded';
   /** Runs `fn` in one READ COMMITTED transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Opens a session that LISTENs on `channel` and calls `onNotify` for each notification; `onLost` runs once if
+   * the session breaks (its locks are gone then): close it and open another.
+   */
+  listen(channel: string, onNotify: () => void, onLost: (error: Error) => void): Promise<ListenSession>;
   close(): Promise<void>;
 }
 
@@ -43,5 +57,6 @@ export function assertNotInTransaction(): void {
 
 /** `tx` as a Database whose transactions join it, so that domain code can run inside a larger transaction. */
 export function joinTransaction(tx: Queryable, kind: Database['kind']): Database {
-  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), close: async () => {} };
+  const listen = () => Promise.reject(new Error('cannot LISTEN from inside a transaction'));
+  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), listen, close: async () => {} };
 }

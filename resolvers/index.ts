@@ -6,6 +6,7 @@ import { eventResolvers } from './event.js';
 import { holdResolvers } from './hold.js';
 import { DateTime } from './scalars.js';
 import { seatMapResolvers } from './seat-map.js';
+import { subscriptionResolvers } from './subscription.js';
 
 const schemaDir = fileURLToPath(new URL('../schema/', import.meta.url));
 
@@ -17,5 +18,5 @@ export const typeDefs = readdirSync(schemaDir)
 
 /** The executable schema: SDL plus resolvers, shared by HTTP and WebSocket. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers] });
+  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers] });
 }

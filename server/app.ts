@@ -10,6 +10,8 @@ import { createHoldWriter } from '../domain/hold/hold.service.js';
 import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
+import { createSeatMapFeeds } from '../subscriptions/seat-map-feed.js';
+import { startRelay, type Relay } from '../workers/relay.js';
 import { startSweeper, type Sweeper } from '../workers/sweeper.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
@@ -24,6 +26,8 @@ export interface App {
   services: Services;
   /** The hold-expiry sweep of this instance (its timer is off when SWEEP_INTERVAL_MS=0). */
   sweeper: Sweeper;
+  /** The outbox relay of this instance (one instance of all publishes at a time). */
+  relay: Relay;
   /** Stops accepting, finishes in-flight operations, closes sockets (1001) and pools. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -59,12 +63,15 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
       if (!response.ok) log.error({ status: response.status, event }, 'test provider: webhook refused');
     },
   });
+  const pubsub = openPubSub(config, options.redisPrefix);
+  const seatMapFeeds = createSeatMapFeeds({ pubsub, db, log, coalesceMs: config.seatMapCoalesceMs });
   const services: Services = {
     config,
     log,
     db,
-    pubsub: openPubSub(config, options.redisPrefix),
-    seatMaps: createSeatMapCache(db, config.seatMapCacheSeats),
+    pubsub,
+    seatMapFeeds,
+    seatMaps: createSeatMapCache(db, config.seatMapCacheSeats, seatMapFeeds),
     eventBatcher: createEventBatcher(db),
     payments,
     holdWrites: createHoldWriter(db),
@@ -79,6 +86,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   const port = (http.httpServer.address() as AddressInfo).port;
   webhookUrl = `http://127.0.0.1:${port}/webhooks/payments`;
   const sweeper = startSweeper(services);
+  const relay = startRelay(services);
   log.info({ port, database: db.kind, pubsub: services.pubsub.kind }, `listening on http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | undefined;
@@ -87,6 +95,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     port,
     services,
     sweeper,
+    relay,
     stop: () =>
       (stopping ??= (async () => {
         http.setDraining();
@@ -95,6 +104,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
         await http.idle();
         payments.close();
         await sweeper.stop();
+        await relay.stop();
         await services.pubsub.close();
         await db.close();
         log.info('stopped');

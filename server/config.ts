@@ -37,6 +37,14 @@ const schema = z.object({
     PAYMENT_HOLD_EXTENSION_SECONDS: integer(1, 86_400, 900),
     SWEEP_INTERVAL_MS: integer(0, 3_600_000, 1_000),
     SWEEP_BATCH_SIZE: integer(1, 100_000, 500),
+    RELAY_POLL_INTERVAL_MS: integer(0, 3_600_000, 1_000),
+    RELAY_BATCH_SIZE: integer(1, 100_000, 1_000),
+    OUTBOX_RETENTION_SECONDS: integer(60, 30 * 86_400, 86_400),
+    SEAT_MAP_COALESCE_MS: integer(0, 60_000, 100),
+    HOLD_EXPIRY_WARNING_SECONDS: integer(0, 86_400, 60),
+    WS_KEEPALIVE_MS: integer(1_000, 3_600_000, 15_000),
+    WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000, 50),
+    WS_MAX_CONNECTIONS_PER_IP: integer(1, 1_000_000, 100),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -68,6 +76,17 @@ export interface Config {
   sweepIntervalMs: number;
   /** Holds expired per sweep transaction. */
   sweepBatchSize: number;
+  /** How often the outbox relay looks for rows besides being woken by NOTIFY; 0: only when woken. */
+  relayPollIntervalMs: number;
+  /** Outbox rows published per round trip. */
+  relayBatchSize: number;
+  /** How long published outbox rows are kept (feeds read missed messages back from them). */
+  outboxRetentionSeconds: number;
+  /** At most one seatMapChanged message per event and subscriber per this interval; 0: one per version. */
+  seatMapCoalesceMs: number;
+  /** holdUpdated sends the ACTIVE hold this long before it expires, as a warning; 0: no warning. */
+  holdExpiryWarningSeconds: number;
+  webSockets: { keepAliveMs: number; maxSubscriptionsPerConnection: number; maxConnectionsPerIp: number };
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -107,5 +126,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     paymentHoldExtensionSeconds: e.PAYMENT_HOLD_EXTENSION_SECONDS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     sweepBatchSize: e.SWEEP_BATCH_SIZE,
+    relayPollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+    relayBatchSize: e.RELAY_BATCH_SIZE,
+    outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
+    seatMapCoalesceMs: e.SEAT_MAP_COALESCE_MS,
+    holdExpiryWarningSeconds: e.HOLD_EXPIRY_WARNING_SECONDS,
+    webSockets: {
+      keepAliveMs: e.WS_KEEPALIVE_MS,
+      maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
+    },
   };
 }

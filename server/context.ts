@@ -7,6 +7,7 @@ import type { PaymentProvider } from '../domain/booking/payment.js';
 import type { HoldWriter } from '../domain/hold/hold.service.js';
 import type { SeatMapCache, SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
+import type { SeatMapFeeds } from '../subscriptions/seat-map-feed.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -16,6 +17,8 @@ export interface Services {
   log: Logger;
   db: Database;
   pubsub: PubSub;
+  /** One pub/sub subscription per event with watchers on this instance (the cache, seatMapChanged). */
+  seatMapFeeds: SeatMapFeeds;
   seatMaps: SeatMapCache;
   /** Batches event lookups across concurrent requests (no cache); see createEventBatcher. */
   eventBatcher: DataLoader<number, DbEvent | null>;

@@ -8,9 +8,15 @@ import { Redis } from 'ioredis';
  */
 export interface PubSub {
   readonly kind: 'redis' | 'in-process';
+  /** Rejects at once when the broker cannot be reached: nothing is queued to go out later (the outbox keeps it). */
   publish(topic: string, payload: unknown): Promise<void>;
   /** An async iterator of the payloads published to `topics` from now on; `return()` unsubscribes. */
   subscribe<T>(topics: string | string[]): AsyncIterableIterator<T>;
+  /**
+   * Calls `listener` each time the subscriptions are live again after the broker was out of reach: what was
+   * published meanwhile did not arrive. Returns how to stop calling it.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Resolves when the pub/sub is reachable; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +29,7 @@ export function createInProcessPubSub(): PubSub {
     kind: 'in-process',
     publish: (topic, payload) => engine.publish(topic, payload),
     subscribe: <T>(topics: string | string[]) => engine.asyncIterableIterator<T>(topics),
+    onReconnect: () => () => {},
     ping: async () => {},
     close: async () => {},
   };
@@ -36,12 +43,19 @@ export function createRedisPubSub(url: string, prefix = 'onsale:'): PubSub {
   const options = {
     protocol: 2 as const,
     lazyConnect: false,
-    // Commands wait in a queue while the connection is down instead of failing at once; readiness says so.
     maxRetriesPerRequest: null,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   };
-  const publisher = new Redis(url, options);
+  // A publish fails at once while Redis is down, rather than wait in a queue: the outbox relay retries it, in
+  // order, once Redis is back. Subscriptions wait in the queue, and ioredis renews them on reconnecting.
+  const publisher = new Redis(url, { ...options, enableOfflineQueue: false });
   const subscriber = new Redis(url, options);
+  const reconnectListeners = new Set<() => void>();
+  let wasReady = false;
+  subscriber.on('ready', () => {
+    if (wasReady) for (const listener of reconnectListeners) listener();
+    wasReady = true;
+  });
   // Connection errors are retried by ioredis; without a listener they would be printed as unhandled.
   publisher.on('error', () => {});
   subscriber.on('error', () => {});
@@ -56,6 +70,10 @@ export function createRedisPubSub(url: string, prefix = 'onsale:'): PubSub {
     publish: (topic, payload) => engine.publish(channel(topic), payload),
     subscribe: <T>(topics: string | string[]) =>
       engine.asyncIterableIterator([topics].flat().map(channel)) as AsyncIterableIterator<T>,
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => void reconnectListeners.delete(listener);
+    },
     async ping() {
       if (publisher.status !== 'ready') throw new Error(`redis is ${publisher.status}`);
       await publisher.ping();

@@ -42,9 +42,10 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     pubsub = create();
     expect(pubsub.kind).toBe(kind);
     if (kind === 'redis') redis = testRedis();
-    // Publishing waits for the connection (ioredis queues commands meanwhile), so that ping() below is
-    // asked of a connected pub/sub rather than one still connecting.
-    await pubsub.publish(`warm-up-${randomUUID()}`, {});
+    // Publishing fails while Redis is still connecting (nothing is queued): wait until it answers.
+    for (let attempt = 0; attempt < 100 && (await pubsub.ping().then(() => false, () => true)); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   });
 
   afterEach(async () => {

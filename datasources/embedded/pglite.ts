@@ -32,6 +32,11 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
       assertNotInTransaction();
       return pglite.transaction((tx) => transactionBody(() => fn(wrap(tx))));
     },
+    // One session: its notifications, and (one instance) every advisory lock it takes, are this process's.
+    async listen(channel, onNotify) {
+      const unlisten = await pglite.listen(channel, () => onNotify());
+      return { query: queryable.query, close: () => unlisten() };
+    },
     close: () => pglite.close(),
   };
 }

@@ -11,7 +11,7 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-function run<R>(client: pg.Pool | pg.PoolClient, statement: Statement | string, params?: readonly unknown[]) {
+function run<R>(client: pg.Pool | pg.PoolClient | pg.Client, statement: Statement | string, params?: readonly unknown[]) {
   const config = typeof statement === 'string' ? { text: statement } : statement;
   return client
     .query<R & pg.QueryResultRow>({ ...config, values: params as unknown[] | undefined })
@@ -42,6 +42,26 @@ export function createPostgresDatabase(connectionString: string, options: { max?
       } finally {
         client.release();
       }
+    },
+    async listen(channel, onNotify, onLost) {
+      const client = new pg.Client({ connectionString, application_name: 'onsale-listen' });
+      let lost = false;
+      client.on('notification', (message) => message.channel === channel && onNotify());
+      client.on('error', (error) => {
+        if (!lost) (lost = true), onLost(error);
+      });
+      client.on('end', () => {
+        if (!lost) (lost = true), onLost(new Error('the listening session ended'));
+      });
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return {
+        query: (statement, params) => run(client, statement, params),
+        close: async () => {
+          lost = true;
+          await client.end().catch(() => {});
+        },
+      };
     },
     close: () => pool.end(),
   };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DbBooking, DbBookingStatus } from '../../datasources/postgres/bookings.sql.js';
 import { BadUserInputError, DomainError } from '../errors.js';
 import type { PaymentProvider } from './payment.js';
+import { topics } from '../../subscriptions/topics.js';
 
 /**
  * The booking state machine: a booking waits for its payment, then is confirmed or fails; a confirmed booking
@@ -53,6 +54,6 @@ export function replay(booking: DbBooking, hash: string): DbBooking {
 
 /** The outbox message that tells a booking's watchers its new status. */
 export const bookingMessage = (booking: DbBooking) => ({
-  topic: `booking.${booking.id}`,
+  topic: topics.booking(booking.id),
   payload: { bookingId: booking.id, status: booking.status },
 });

@@ -1,6 +1,7 @@
 import type { DbFreeSeat, DbHold, DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
 import { BadUserInputError, DomainError, SeatUnavailableError } from '../errors.js';
 import { decodeSeatId, encodeSeatId } from '../ids.js';
+import { topics } from '../../subscriptions/topics.js';
 
 /** The most seats one request may name or ask for, whatever the event allows (an event allows at most 100). */
 export const MAX_SEATS_PER_REQUEST = 100;
@@ -108,7 +109,7 @@ export function pickAdjacent(seats: readonly DbFreeSeat[], quantity: number, sea
 
 /** The outbox message that tells a hold's watchers its new status. */
 export const holdMessage = (hold: Pick<DbHold, 'id' | 'status'>) => ({
-  topic: `hold.${hold.id}`,
+  topic: topics.hold(hold.id),
   payload: { holdId: hold.id, status: hold.status },
 });
 

@@ -37,6 +37,7 @@ import {
   seatsUnavailable,
 } from './hold.rules.js';
 import { bookingMessage } from '../booking/booking.rules.js';
+import type { SeatMapCache } from '../seat-map/seat-map.service.js';
 
 /**
  * One batch of holds on an event (one transaction): the event and each owner's tickets, read once and kept
@@ -176,10 +177,17 @@ function pickFrom(window: readonly DbFreeSeat[], request: BestRequest, seatsPerR
   return window.length >= request.quantity ? window.slice(0, request.quantity).map((seat) => seat.ordinal).sort((a, b) => a - b) : null;
 }
 
-/** What holds need: the hold writer. (Services has it.) */
+/** What holds need: the hold writer and the seat-map cache. (Services has them.) */
 export interface HoldDeps {
   holdWrites: HoldWriter;
+  seatMaps: Pick<SeatMapCache, 'knownTaken'>;
 }
+
+/**
+ * A seat this instance knows (from the deltas it received) to be held for at least this much longer, or booked,
+ * is refused without asking the database; the margin covers clock drift between this host and Postgres.
+ */
+const KNOWN_TAKEN_MARGIN_MS = 2_000;
 
 /**
  * Checks that `owner` may hold `requested` more seats of the batch's event, and reserves them in the batch's
@@ -207,13 +215,16 @@ function claimed(eventId: number, claim: ClaimResult, undo: () => void): DbHold 
  * and lists every seat that was taken or being claimed.
  */
 export async function holdSeats(
-  { holdWrites }: HoldDeps,
+  { holdWrites, seatMaps }: HoldDeps,
   caller: Caller,
   input: { eventId: string; seatIds: readonly string[]; admissionToken?: string | null },
 ): Promise<DbHold> {
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
+  // The rush's commonest answer, given without a transaction: these seats were taken a moment ago.
+  const taken = seatMaps.knownTaken(eventId, ordinals, Date.now() + KNOWN_TAKEN_MARGIN_MS);
+  if (taken.length) throw seatsUnavailable(eventId, taken);
   return holdWrites.run(eventId, owner, async (_tx, batch) => {
     if (batch.event) checkSeatsExist(eventId, ordinals, batch.event.capacity, input.seatIds);
     const { undo } = reserve(batch, owner, ordinals.length, input.admissionToken);
@@ -227,7 +238,7 @@ export async function holdSeats(
  * explicit holds are claiming meanwhile are skipped, never waited for (`FOR UPDATE SKIP LOCKED`).
  */
 export async function holdBestAvailable(
-  { holdWrites }: HoldDeps,
+  { holdWrites }: Pick<HoldDeps, 'holdWrites'>,
   caller: Caller,
   input: {
     eventId: string;

@@ -30,6 +30,15 @@ export function seatStatus(statuses: string, ordinal: number): SeatStatus {
   return status;
 }
 
+/** A status string with the seats at `ordinals` set to `letters` (one letter each). */
+export function applyStatuses(statuses: string, ordinals: readonly number[], letters: string): string {
+  const bytes = Buffer.from(statuses, 'latin1');
+  ordinals.forEach((ordinal, i) => {
+    if (ordinal < bytes.length) bytes[ordinal] = letters.charCodeAt(i);
+  });
+  return bytes.toString('latin1');
+}
+
 /**
  * The availability bitmap of API.md: ceil(n / 8) bytes, seat i AVAILABLE iff bit 7 - (i % 8) of byte
  * floor(i / 8) is set, as standard base64.

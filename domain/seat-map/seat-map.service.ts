@@ -5,7 +5,9 @@ import { findSectionsOfEvents } from '../../datasources/postgres/sections.sql.js
 import { findSeatPlaces, findSeatStatuses, findStatusesOfSeats } from '../../datasources/postgres/seats.sql.js';
 import { encodeId, encodeSeatId } from '../ids.js';
 import { sharedBatchOptions } from '../shared-batch.js';
-import { availabilityBitmap, type SeatStatus } from './seat-map.rules.js';
+import type { SeatMapFeeds } from '../../subscriptions/seat-map-feed.js';
+import type { SeatDelta } from '../../subscriptions/topics.js';
+import { applyStatuses, availabilityBitmap, type SeatStatus } from './seat-map.rules.js';
 
 export interface Money {
   amount: number;
@@ -57,6 +59,11 @@ export interface SeatMapCache {
    * callers share one rebuild, so an event is read at most once per version per instance.
    */
   availability(eventId: number, minVersion: number): Promise<Availability>;
+  /**
+   * Which of these seats this instance knows to be taken, from the deltas it has received: booked, or held
+   * until at least `until` (ms since the epoch). Empty when it knows nothing of them: ask the database.
+   */
+  knownTaken(eventId: number, ordinals: readonly number[], until: number): number[];
   /** How many times availability was rebuilt from Postgres (for tests and metrics). */
   readonly rebuilds: number;
 }
@@ -120,8 +127,20 @@ async function buildAvailabilities(db: Database, eventIds: readonly number[]): P
   });
 }
 
-/** A seat-map cache over `db` that keeps layouts and snapshots of at most `maxSeats` seats each. */
-export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache {
+/** A cached snapshot, kept current by deltas; `takenUntil` is what the deltas said of each seat (0: nothing). */
+interface LiveAvailability extends Availability {
+  takenUntil: Float64Array;
+}
+
+/** How long a read waits for the delta that brings a watched snapshot up to the version it needs, before rebuilding. */
+const DELTA_WAIT_MS = 100;
+
+/**
+ * A seat-map cache over `db` that keeps layouts and snapshots of at most `maxSeats` seats each. With `feeds`,
+ * every cached snapshot follows its event's deltas, so that a sell-out does not rebuild it at each version; a
+ * gap in the deltas drops it, and the next read rebuilds it.
+ */
+export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatMapFeeds): SeatMapCache {
   // Builds requested in one event-loop turn, by one request's list of events or by many requests, share one
   // statement; the caches below decide what needs building.
   const layoutBuilder = new DataLoader((keys: readonly { eventId: number; currency: string }[]) => buildLayouts(db, keys), sharedBatchOptions);
@@ -132,26 +151,76 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
     sizeCalculation: (layout) => Math.max(1, layout.seatCount),
     fetchMethod: (eventId, _stale, { context: currency }) => layoutBuilder.load({ eventId, currency }),
   });
-  const snapshots = new LRUCache<number, Availability>({
+  const watching = new Map<number, () => void>();
+  const snapshots = new LRUCache<number, LiveAvailability>({
     maxSize: maxSeats,
     sizeCalculation: (snapshot) => Math.max(1, snapshot.statuses.length),
+    dispose: (_snapshot, eventId, reason) => {
+      if (reason === 'set') return;
+      watching.get(eventId)?.();
+      watching.delete(eventId);
+    },
   });
   const building = new Map<number, Promise<Availability>>();
+  /** Reads waiting for a delta: resolved when their event's snapshot reaches their version. */
+  const waiters = new Map<number, { version: number; resolve: () => void }[]>();
+  /** Events whose deltas did not come in time (pub/sub down, a relay behind): reads rebuild without waiting. */
+  const lagging = new Set<number>();
   let rebuilds = 0;
+
+  function apply(delta: SeatDelta) {
+    lagging.delete(delta.eventId);
+    const snapshot = snapshots.get(delta.eventId);
+    if (!snapshot || delta.version <= snapshot.version) return;
+    if (delta.version !== snapshot.version + 1) return void snapshots.delete(delta.eventId);
+    const statuses = applyStatuses(snapshot.statuses, delta.ordinals, delta.statuses);
+    const takenUntil = snapshot.takenUntil.slice();
+    delta.ordinals.forEach((ordinal, i) => {
+      const letter = delta.statuses[i];
+      takenUntil[ordinal] = letter === 'B' ? Infinity : letter === 'H' ? (delta.heldUntil ?? 0) : 0;
+    });
+    snapshots.set(delta.eventId, { eventId: delta.eventId, version: delta.version, statuses, ...availabilityBitmap(statuses), takenUntil });
+    const waiting = waiters.get(delta.eventId) ?? [];
+    for (const waiter of waiting.filter((w) => w.version <= delta.version)) waiter.resolve();
+  }
+
+  function keep(snapshot: Availability) {
+    const { eventId } = snapshot;
+    if ((snapshots.get(eventId)?.version ?? -1) >= snapshot.version) return;
+    // A rebuilt snapshot knows statuses, not until when: only deltas from now on tell that.
+    snapshots.set(eventId, { ...snapshot, takenUntil: new Float64Array(snapshot.statuses.length) });
+    if (feeds && !watching.has(eventId)) watching.set(eventId, feeds.watch(eventId, apply));
+  }
 
   function rebuild(eventId: number): Promise<Availability> {
     let pending = building.get(eventId);
     if (!pending) {
       rebuilds++;
       pending = availabilityBuilder.load(eventId)
-        .then((snapshot) => {
-          if ((snapshots.get(eventId)?.version ?? -1) < snapshot.version) snapshots.set(eventId, snapshot);
-          return snapshot;
-        })
+        .then((snapshot) => (keep(snapshot), snapshot))
         .finally(() => building.delete(eventId));
       building.set(eventId, pending);
     }
     return pending;
+  }
+
+  /** Waits (a little) for the deltas that bring a watched event's snapshot up to `version`. */
+  function deltaReaching(eventId: number, version: number): Promise<void> {
+    if (!watching.has(eventId) || !snapshots.has(eventId) || lagging.has(eventId)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const list = waiters.get(eventId) ?? [];
+      waiters.set(eventId, list);
+      const waiter = { version, resolve: () => done() };
+      const timer = setTimeout(() => (lagging.add(eventId), done()), DELTA_WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        const index = list.indexOf(waiter);
+        if (index >= 0) list.splice(index, 1);
+        if (!list.length) waiters.delete(eventId);
+        resolve();
+      };
+      list.push(waiter);
+    });
   }
 
   return {
@@ -164,14 +233,23 @@ export function createSeatMapCache(db: Database, maxSeats: number): SeatMapCache
       assertNotInTransaction();
       // A rebuild that started before the version we need was committed returns an older snapshot: go again,
       // a few times at most (a lagging replica must not spin us); an older snapshot is still self-consistent.
+      let cached = snapshots.get(eventId);
+      if (cached && cached.version >= minVersion) return cached;
+      // A watched snapshot is usually a delta behind at most: wait for it rather than read 20,000 seats.
+      await deltaReaching(eventId, minVersion);
+      cached = snapshots.get(eventId);
+      if (cached && cached.version >= minVersion) return cached;
       let built: Availability | undefined;
       for (let attempt = 0; attempt < 3; attempt++) {
-        const cached = snapshots.get(eventId);
-        if (cached && cached.version >= minVersion) return cached;
         built = await rebuild(eventId);
         if (built.version >= minVersion) return built;
       }
       return built!;
+    },
+    knownTaken(eventId, ordinals, until) {
+      const snapshot = snapshots.get(eventId);
+      if (!snapshot) return [];
+      return ordinals.filter((ordinal) => (snapshot.takenUntil[ordinal] ?? 0) > until);
     },
     get rebuilds() {
       return rebuilds;

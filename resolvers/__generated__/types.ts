@@ -6,6 +6,7 @@ import type { EventPage } from '../../domain/event/event.service.js';
 import type { ViewerParent, SeatMapParent, SectionParent, RowParent } from '../mappers.js';
 import type { DbHold } from '../../datasources/postgres/holds.sql.js';
 import type { DbBooking } from '../../datasources/postgres/bookings.sql.js';
+import type { SeatMapChange } from '../../subscriptions/seat-map-feed.js';
 import type { Context } from '../../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -315,6 +316,13 @@ export type Seat = {
   status: SeatStatus;
 };
 
+export type SeatChange = {
+  __typename?: 'SeatChange';
+  ordinal: Scalars['Int']['output'];
+  seatId: Scalars['ID']['output'];
+  status: SeatStatus;
+};
+
 /**
  * The seats of an event. `version` and `availability` are cheap (served from a per-version cache); listing
  * `sections { rows { seats } }` returns every seat object and costs about a thousand times more for a stadium,
@@ -336,6 +344,18 @@ export type SeatMap = {
    * Grows by one with every committed change to any seat of the event (holds committed together share one);
    * `availability` and seat statuses are as of this version.
    */
+  version: Scalars['Int']['output'];
+};
+
+/** The changes of one or more consecutive seat-map versions of an event. */
+export type SeatMapDelta = {
+  __typename?: 'SeatMapDelta';
+  /** Each seat that changed over these versions, once, with its status now. */
+  changes: Array<SeatChange>;
+  eventId: Scalars['ID']['output'];
+  /** The first version this message covers: it applies to a map at `fromVersion - 1`. */
+  fromVersion: Scalars['Int']['output'];
+  /** The version the map is at once the changes are applied. */
   version: Scalars['Int']['output'];
 };
 
@@ -361,6 +381,38 @@ export type SectionLayoutInput = {
   rows: Scalars['Int']['input'];
   /** 1 to 1,000 seats per row, numbered from 1. */
   seatsPerRow: Scalars['Int']['input'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every change of the booking's status from now on (its owner or an admin). */
+  bookingUpdated: Booking;
+  /**
+   * The hold's changes from now on (its owner or an admin): RELEASED, EXPIRED, CONVERTED as they happen, and the
+   * ACTIVE hold `HOLD_EXPIRY_WARNING_SECONDS` (default 60) before it expires, as a warning.
+   */
+  holdUpdated: Hold;
+  /**
+   * Changes to the seats of an event from now on; anyone may watch. Messages are coalesced: at most one per
+   * `SEAT_MAP_COALESCE_MS` (default 100 ms), each covering the versions `fromVersion` … `version`. A message
+   * whose `fromVersion` is not the last `version` you applied + 1 means you missed a change: refetch `seatMap`.
+   */
+  seatMapChanged: SeatMapDelta;
+};
+
+
+export type SubscriptionBookingUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionHoldUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionSeatMapChangedArgs = {
+  eventId: Scalars['ID']['input'];
 };
 
 export type Venue = {
@@ -516,11 +568,14 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Row: ResolverTypeWrapper<RowParent>;
   Seat: ResolverTypeWrapper<Seat>;
+  SeatChange: ResolverTypeWrapper<SeatChange>;
   SeatMap: ResolverTypeWrapper<SeatMapParent>;
+  SeatMapDelta: ResolverTypeWrapper<SeatMapChange>;
   SeatStatus: SeatStatus;
   Section: ResolverTypeWrapper<SectionParent>;
   SectionLayoutInput: SectionLayoutInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Venue: ResolverTypeWrapper<DbVenue>;
   Viewer: ResolverTypeWrapper<ViewerParent>;
   WaitingRoom: ResolverTypeWrapper<DbEvent>;
@@ -551,10 +606,13 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   Row: RowParent;
   Seat: Seat;
+  SeatChange: SeatChange;
   SeatMap: SeatMapParent;
+  SeatMapDelta: SeatMapChange;
   Section: SectionParent;
   SectionLayoutInput: SectionLayoutInput;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   Venue: DbVenue;
   Viewer: ViewerParent;
   WaitingRoom: DbEvent;
@@ -660,6 +718,12 @@ export type SeatResolvers<ContextType = Context, ParentType extends ResolversPar
   status?: Resolver<ResolversTypes['SeatStatus'], ParentType, ContextType>;
 };
 
+export type SeatChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SeatChange'] = ResolversParentTypes['SeatChange']> = {
+  ordinal?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seatId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SeatStatus'], ParentType, ContextType>;
+};
+
 export type SeatMapResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SeatMap'] = ResolversParentTypes['SeatMap']> = {
   availability?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   availableCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -669,12 +733,25 @@ export type SeatMapResolvers<ContextType = Context, ParentType extends Resolvers
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type SeatMapDeltaResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SeatMapDelta'] = ResolversParentTypes['SeatMapDelta']> = {
+  changes?: Resolver<Array<ResolversTypes['SeatChange']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  fromVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type SectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Section'] = ResolversParentTypes['Section']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   price?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   rows?: Resolver<Array<ResolversTypes['Row']>, ParentType, ContextType>;
   seatCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  bookingUpdated?: SubscriptionResolver<ResolversTypes['Booking'], "bookingUpdated", ParentType, ContextType, RequireFields<SubscriptionBookingUpdatedArgs, 'id'>>;
+  holdUpdated?: SubscriptionResolver<ResolversTypes['Hold'], "holdUpdated", ParentType, ContextType, RequireFields<SubscriptionHoldUpdatedArgs, 'id'>>;
+  seatMapChanged?: SubscriptionResolver<ResolversTypes['SeatMapDelta'], "seatMapChanged", ParentType, ContextType, RequireFields<SubscriptionSeatMapChangedArgs, 'eventId'>>;
 };
 
 export type VenueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Venue'] = ResolversParentTypes['Venue']> = {
@@ -713,8 +790,11 @@ export type Resolvers<ContextType = Context> = {
   Query?: QueryResolvers<ContextType>;
   Row?: RowResolvers<ContextType>;
   Seat?: SeatResolvers<ContextType>;
+  SeatChange?: SeatChangeResolvers<ContextType>;
   SeatMap?: SeatMapResolvers<ContextType>;
+  SeatMapDelta?: SeatMapDeltaResolvers<ContextType>;
   Section?: SectionResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Venue?: VenueResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
   WaitingRoom?: WaitingRoomResolvers<ContextType>;

@@ -1,0 +1,168 @@
+import type { Database } from '../datasources/db.js';
+import { findTopicSince } from '../datasources/postgres/outbox.sql.js';
+import type { Logger } from '../server/logger.js';
+import type { PubSub } from './pubsub.js';
+import { publicPayloads } from './stream.js';
+import { topics, type Envelope, type SeatDelta } from './topics.js';
+
+/** The changes of one or more consecutive versions, as subscribers get them: `fromVersion` … `version`. */
+export interface SeatMapChange {
+  eventId: number;
+  /** The first version this message covers; the one before it is the version the receiver must have. */
+  fromVersion: number;
+  version: number;
+  /** Seats whose status changed over these versions (ascending) and their statuses now, one letter each. */
+  ordinals: number[];
+  statuses: string;
+}
+
+export interface SeatMapFeeds {
+  /**
+   * Calls `onDelta` with every delta of the event from now on, each once, in version order (gaps filled from
+   * the outbox when it still has them). Returns how to stop.
+   */
+  watch(eventId: number, onDelta: (delta: SeatDelta) => void): () => void;
+  /**
+   * Calls `onChange` at most once per coalescing interval with the deltas since the last call merged into one
+   * message (the same object for every watcher of the event). Returns how to stop.
+   */
+  watchCoalesced(eventId: number, onChange: (change: SeatMapChange) => void): () => void;
+}
+
+/** How many outbox rows a feed reads back at most to fill a gap. */
+const CATCH_UP_LIMIT = 10_000;
+
+/**
+ * One pub/sub subscription per event and instance, however many watchers it has (the seat-map cache, and every
+ * subscriber of `seatMapChanged`); it ends with its last watcher. Deltas delivered twice (a relay that published
+ * again) are dropped by envelope id; a version gap (messages lost while Redis restarted) is filled from the
+ * outbox, and after a reconnect the feed reads back what it may have missed.
+ */
+export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Logger; coalesceMs: number }): SeatMapFeeds {
+  const { pubsub, db, log, coalesceMs } = deps;
+  const feeds = new Map<number, Feed>();
+
+  class Feed {
+    readonly raw = new Set<(delta: SeatDelta) => void>();
+    readonly coalesced = new Set<(change: SeatMapChange) => void>();
+    private readonly topic: string;
+    private readonly iterator: AsyncIterableIterator<Envelope<SeatDelta>>;
+    private lastId = 0;
+    private lastVersion: number | undefined;
+    /** Envelopes are handled one at a time, in arrival order (filling a gap is asynchronous). */
+    private chain: Promise<void> = Promise.resolve();
+    private pending: { fromVersion: number; version: number; seats: Map<number, string> } | undefined;
+    private lastFlush = 0;
+    private timer: NodeJS.Timeout | undefined;
+    private readonly stopReconnect: () => void;
+
+    constructor(readonly eventId: number) {
+      this.topic = topics.seatMap(eventId);
+      this.iterator = pubsub.subscribe<Envelope<SeatDelta>>(this.topic);
+      this.stopReconnect = pubsub.onReconnect(() => this.enqueue(() => this.catchUp()));
+      void this.consume();
+    }
+
+    private async consume() {
+      try {
+        for await (const envelope of this.iterator) this.enqueue(() => this.receive(envelope));
+      } catch (error) {
+        log.error({ err: error, eventId: this.eventId }, 'seat-map feed failed');
+      }
+    }
+
+    private enqueue(work: () => Promise<void> | void) {
+      this.chain = this.chain.then(work).catch((error: unknown) => log.error({ err: error, eventId: this.eventId }, 'seat-map feed: a delta failed'));
+    }
+
+    private async receive(envelope: Envelope<SeatDelta>) {
+      if (envelope.id <= this.lastId) return;
+      if (this.lastVersion !== undefined && envelope.payload.version > this.lastVersion + 1) await this.catchUp();
+      this.deliver(envelope);
+    }
+
+    /** Reads back, from the outbox, the deltas after the last one delivered. */
+    private async catchUp() {
+      if (!this.lastId) return;
+      const rows = await findTopicSince(db, this.topic, this.lastId, CATCH_UP_LIMIT).catch((error: unknown) => {
+        log.warn({ err: error, eventId: this.eventId }, 'seat-map feed: could not read missed deltas back; watchers see a gap');
+        return [];
+      });
+      for (const row of rows) this.deliver({ id: row.id, at: row.at, payload: row.payload as unknown as SeatDelta });
+    }
+
+    private deliver({ id, payload: delta }: Envelope<SeatDelta>) {
+      if (id <= this.lastId || (this.lastVersion !== undefined && delta.version <= this.lastVersion)) return;
+      this.lastId = id;
+      this.lastVersion = delta.version;
+      for (const onDelta of this.raw) onDelta(delta);
+      if (this.coalesced.size) this.coalesce(delta);
+    }
+
+    private coalesce(delta: SeatDelta) {
+      // A gap ends the message being gathered, so that the next one shows the gap to its receivers.
+      if (this.pending && delta.version !== this.pending.version + 1) this.flush();
+      this.pending ??= { fromVersion: delta.version, version: delta.version, seats: new Map() };
+      this.pending.version = delta.version;
+      delta.ordinals.forEach((ordinal, i) => this.pending!.seats.set(ordinal, delta.statuses[i]!));
+      const wait = this.lastFlush + coalesceMs - Date.now();
+      if (wait <= 0) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), wait);
+    }
+
+    private flush() {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      const pending = this.pending;
+      if (!pending) return;
+      this.pending = undefined;
+      this.lastFlush = Date.now();
+      const ordinals = [...pending.seats.keys()].sort((a, b) => a - b);
+      const change: SeatMapChange = {
+        eventId: this.eventId,
+        fromVersion: pending.fromVersion,
+        version: pending.version,
+        ordinals,
+        statuses: ordinals.map((ordinal) => pending.seats.get(ordinal)).join(''),
+      };
+      publicPayloads.add(change);
+      for (const onChange of this.coalesced) onChange(change);
+    }
+
+    /** Drops a watcher; the last one ends the feed and its pub/sub subscription. */
+    leave() {
+      if (this.raw.size || this.coalesced.size) return;
+      feeds.delete(this.eventId);
+      clearTimeout(this.timer);
+      this.stopReconnect();
+      void this.iterator.return?.();
+    }
+  }
+
+  const feedOf = (eventId: number) => {
+    let feed = feeds.get(eventId);
+    if (!feed) feeds.set(eventId, (feed = new Feed(eventId)));
+    return feed;
+  };
+
+  return {
+    watch(eventId, onDelta) {
+      const feed = feedOf(eventId);
+      const listener = (delta: SeatDelta) => onDelta(delta);
+      feed.raw.add(listener);
+      return () => {
+        feed.raw.delete(listener);
+        feed.leave();
+      };
+    },
+    watchCoalesced(eventId, onChange) {
+      const feed = feedOf(eventId);
+      const listener = (change: SeatMapChange) => onChange(change);
+      feed.coalesced.add(listener);
+      return () => {
+        feed.coalesced.delete(listener);
+        feed.leave();
+      };
+    },
+  };
+}

@@ -1,0 +1,182 @@
+// Real-time: seat-map deltas, per-user streams and their authorization, over a real graphql-ws client, in both
+// modes (Postgres + Redis, embedded + in-process).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
+import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
+import { CONFIRM, createOnSaleEvent, HOLD_BEST, HOLD_SEATS, RELEASE } from './helpers/write-path.js';
+
+const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { eventId fromVersion version changes { seatId ordinal status } } }`;
+const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status expiresAt } }`;
+const BOOKING_UPDATED = `subscription($id: ID!) { bookingUpdated(id: $id) { id status } }`;
+const SEAT_MAP = `query($id: ID!) { event(id: $id) { seatMap { version seatCount availability } } }`;
+
+/** A subscription whose results are collected as they come; `until` waits (bounded) for a condition on them. */
+interface Watch<T> {
+  results: T[];
+  errors: unknown[];
+  until(done: (results: T[]) => boolean, ms?: number): Promise<void>;
+  stop(): void;
+}
+
+function watch<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown>): Watch<T> {
+  const results: T[] = [];
+  const errors: unknown[] = [];
+  const listeners = new Set<() => void>();
+  const stop = client.subscribe<T>({ query, variables }, {
+    next: (value) => {
+      if (value.errors) errors.push(...value.errors);
+      else results.push(value.data as T);
+      listeners.forEach((listener) => listener());
+    },
+    error: (error) => {
+      errors.push(error);
+      listeners.forEach((listener) => listener());
+    },
+    complete: () => {},
+  });
+  return {
+    results,
+    errors,
+    stop,
+    until(done, ms = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (done(results)) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve();
+          } else if (errors.length) {
+            clearTimeout(timer);
+            reject(new Error(`subscription failed: ${JSON.stringify(errors)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`not within ${ms} ms; got ${results.length} results: ${JSON.stringify(results.slice(-3))}`));
+        }, ms);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Resolves once the subscription is live on the server: a change made now will reach it. */
+async function live(server: TestServer, w: Watch<unknown>, poke: () => Promise<void>) {
+  // A subscription starts asynchronously (Redis SUBSCRIBE); poke until something arrives.
+  for (let attempt = 0; attempt < 50 && !w.results.length && !w.errors.length; attempt++) {
+    await poke();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  void server;
+}
+
+type Delta = { seatMapChanged: { eventId: string; fromVersion: number; version: number; changes: { seatId: string; ordinal: number; status: string }[] } };
+
+describe.each(modes)('subscriptions (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(mode, { SEAT_MAP_COALESCE_MS: '50', HOLD_EXPIRY_WARNING_SECONDS: '1', SWEEP_INTERVAL_MS: '0' });
+  });
+  afterAll(() => server?.stop());
+
+  it('shows a watcher every change of a 1,000-seat sell-out, versions consecutive, ending at the seat map', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Floor', price: 5_000, rows: 20, seatsPerRow: 50 }], { maxTicketsPerUser: 4 });
+    const w = watch<Delta>(server.ws(), SEAT_MAP_CHANGED, { eventId: event.id });
+    // A first hold that arrives shows that the subscription is live; everything after it must arrive.
+    let pokes = 0;
+    await live(server, w, async () => {
+      await server.gql(HOLD_BEST, { input: { eventId: event.id, quantity: 2 } }, await server.token(`poke-${pokes++}`));
+    });
+    expect(w.results.length).toBeGreaterThan(0);
+    const before = ok(await server.gql(SEAT_MAP, { id: event.id })).event.seatMap;
+    await w.until((results) => results.at(-1)!.seatMapChanged.version === before.version);
+    const seen = w.results.length;
+
+    // 250 callers × 2 holds of 2 seats, concurrently, until the event is sold out (the pokes took a few).
+    const tokens = await Promise.all(Array.from({ length: 250 }, (_, i) => server.token(`sellout-${i + 1}`)));
+    await Promise.all(
+      tokens.map(async (token) => {
+        for (let i = 0; i < 2; i++) await server.gql(HOLD_BEST, { input: { eventId: event.id, quantity: 2 } }, token);
+      }),
+    );
+    const after = ok(await server.gql(SEAT_MAP, { id: event.id })).event.seatMap;
+    expect(after.version).toBeGreaterThan(before.version);
+    await w.until((results) => results.at(-1)!.seatMapChanged.version >= after.version);
+
+    // Consecutive: each message starts where the last one ended, from the map fetched before the rush.
+    const deltas = w.results.slice(seen).map((result) => result.seatMapChanged);
+    expect(deltas[0]!.fromVersion).toBe(before.version + 1);
+    deltas.slice(1).forEach((delta, i) => expect(delta.fromVersion).toBe(deltas[i]!.version + 1));
+    expect(deltas.at(-1)!.version).toBe(after.version);
+    // Applying every message to that map gives the map now: sold out.
+    const statuses = decodeAvailability(before.availability, 1_000).map((available) => (available ? 'AVAILABLE' : 'HELD'));
+    for (const delta of deltas) for (const change of delta.changes) statuses[change.ordinal] = change.status;
+    expect(statuses.map((status) => status === 'AVAILABLE')).toEqual(decodeAvailability(after.availability, 1_000));
+    expect(statuses.filter((status) => status === 'AVAILABLE')).toHaveLength(0);
+    // Coalesced: far fewer messages than holds.
+    expect(deltas.length).toBeLessThan(500);
+    w.stop();
+  });
+
+  it('tells the owner of a hold when it is released, and only the owner may watch it', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 2, seatsPerRow: 10 }]);
+    const owner = await server.token('hold-owner');
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0)] } }, owner)).holdSeats;
+
+    const other = watch(server.ws({ authorization: `Bearer ${await server.token('someone-else')}` }), HOLD_UPDATED, { id: hold.id });
+    await other.until(() => other.errors.length > 0).catch(() => {});
+    expect(other.errors.map((e: any) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    const anonymous = watch(server.ws(), HOLD_UPDATED, { id: hold.id });
+    await anonymous.until(() => false, 2_000).catch(() => {});
+    expect(anonymous.errors.map((e: any) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    const unknown = watch(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: 'hold_00000000-0000-4000-8000-000000000000' });
+    await unknown.until(() => false, 2_000).catch(() => {});
+    expect(unknown.errors.map((e: any) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+
+    const mine = watch<{ holdUpdated: { id: string; status: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    ok(await server.gql(RELEASE, { id: hold.id }, owner));
+    await mine.until((results) => results.some((r) => r.holdUpdated.status === 'RELEASED'));
+    expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['RELEASED']);
+  });
+
+  it('warns the owner before a hold expires and says EXPIRED at the expiry, with no sweep', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 2, seatsPerRow: 10 }]);
+    const owner = await server.token('expiring-owner');
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(1)] } }, owner)).holdSeats;
+    // The hold now runs out in 2.5 s; this server warns 1 s ahead (HOLD_EXPIRY_WARNING_SECONDS) and sweeps never.
+    await server.app.services.db.query(
+      `WITH h AS (UPDATE holds SET expires_at = now() + interval '2.5 s' WHERE id = $1 RETURNING id)
+       UPDATE seats SET held_until = now() + interval '2.5 s' WHERE hold_id IN (SELECT id FROM h)`,
+      [hold.id.slice(5)],
+    );
+    const mine = watch<{ holdUpdated: { status: string; expiresAt: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
+    await mine.until((results) => results.some((r) => r.holdUpdated.status === 'EXPIRED'), 10_000);
+    expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['ACTIVE', 'EXPIRED']);
+  });
+
+  it('tells the owner of a booking each change of its status', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 2, seatsPerRow: 10 }]);
+    const owner = await server.token('booking-owner');
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(2)] } }, owner)).holdSeats;
+    const booking = ok(await server.gql(CONFIRM, { input: { holdId: hold.id, paymentToken: 'tok_async', idempotencyKey: 'sub-1' } }, owner)).confirmBooking;
+    expect(booking.status).toBe('PENDING_PAYMENT');
+    const mine = watch<{ bookingUpdated: { status: string } }>(server.ws({ authorization: `Bearer ${owner}` }), BOOKING_UPDATED, { id: booking.id });
+    const stranger = watch(server.ws({ authorization: `Bearer ${await server.token('stranger')}` }), BOOKING_UPDATED, { id: booking.id });
+    await mine.until((results) => results.some((r) => r.bookingUpdated.status === 'CONFIRMED'), 15_000);
+    await stranger.until(() => false, 500).catch(() => {});
+    expect(stranger.errors.map((e: any) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
+
+  it('answers an unknown or malformed event with NOT_FOUND or BAD_USER_INPUT', async () => {
+    const client = server.ws();
+    const unknown = watch(client, SEAT_MAP_CHANGED, { eventId: 'evt_999999' });
+    const malformed = watch(client, SEAT_MAP_CHANGED, { eventId: 'nonsense' });
+    await Promise.all([unknown, malformed].map((w) => w.until(() => false, 2_000).catch(() => {})));
+    expect(unknown.errors.map((e: any) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(malformed.errors.map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    void codes;
+  });
+});
