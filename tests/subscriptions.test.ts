@@ -111,7 +111,7 @@ describe.each(modes)('subscriptions (%s)', (mode) => {
     deltas.slice(1).forEach((delta, i) => expect(delta.fromVersion).toBe(deltas[i]!.version + 1));
     expect(deltas.at(-1)!.version).toBe(after.version);
     // Applying every message to that map gives the map now: sold out.
-    const statuses = decodeAvailability(before.availability, 1_000).map((available) => (available ? 'AVAILABLE' : 'HELD'));
+    const statuses: string[] = decodeAvailability(before.availability, 1_000).map((available) => (available ? 'AVAILABLE' : 'HELD'));
     for (const delta of deltas) for (const change of delta.changes) statuses[change.ordinal] = change.status;
     expect(statuses.map((status) => status === 'AVAILABLE')).toEqual(decodeAvailability(after.availability, 1_000));
     expect(statuses.filter((status) => status === 'AVAILABLE')).toHaveLength(0);
