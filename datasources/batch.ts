@@ -7,15 +7,30 @@ import type { Database, Queryable } from './db.js';
  * statement that fails aborts the transaction, and then every piece fails.
  */
 export interface TransactionBatcher<C> {
-  /** Runs `work` in a transaction shared with the other work submitted for `key` meanwhile; `tag` goes to the prologue. */
-  run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in a transaction shared with the other work submitted for `key` meanwhile; `tag` goes to the
+   * prologue. While the work waits for its turn, `refusal` may answer it without a transaction: it is asked when
+   * the work's batch starts and whenever `recheck(key)` is called, and an error it returns fails the work.
+   */
+  run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>, refusal?: () => Error | undefined): Promise<T>;
+  /** Asks the refusals of the work waiting for `key` again (something they depend on changed). */
+  recheck(key: number): void;
 }
 
 interface Job<C> {
   tag: string;
   work: (tx: Queryable, context: C) => Promise<unknown>;
+  refusal?: () => Error | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** Fails, and takes out of `jobs`, the jobs whose refusal now answers. */
+function refuseWaiting<C>(jobs: Job<C>[]): void {
+  for (let i = jobs.length - 1; i >= 0; i--) {
+    const error = jobs[i]!.refusal?.();
+    if (error) jobs.splice(i, 1)[0]!.reject(error);
+  }
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -35,7 +50,7 @@ export function createTransactionBatcher<C>(
   const queues = new Map<number, Job<C>[]>();
 
   async function drain(key: number, queue: Job<C>[]): Promise<void> {
-    while (queue.length) {
+    for (refuseWaiting(queue); queue.length; refuseWaiting(queue)) {
       const batch = queue.splice(0, maxBatch);
       let outcomes: Outcome[];
       try {
@@ -64,15 +79,19 @@ export function createTransactionBatcher<C>(
   }
 
   return {
-    run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>): Promise<T> {
+    run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>, refusal?: () => Error | undefined): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        const job: Job<C> = { tag, work, resolve: resolve as (value: unknown) => void, reject };
+        const job: Job<C> = { tag, work, refusal, resolve: resolve as (value: unknown) => void, reject };
         const queue = queues.get(key);
         if (queue) return void queue.push(job);
         const fresh = [job];
         queues.set(key, fresh);
         void drain(key, fresh);
       });
+    },
+    recheck(key) {
+      const queue = queues.get(key);
+      if (queue) refuseWaiting(queue);
     },
   };
 }

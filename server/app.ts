@@ -65,16 +65,17 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   });
   const pubsub = openPubSub(config, options.redisPrefix);
   const seatMapFeeds = createSeatMapFeeds({ pubsub, db, log, coalesceMs: config.seatMapCoalesceMs });
+  const seatMaps = createSeatMapCache(db, config.seatMapCacheSeats, seatMapFeeds);
   const services: Services = {
     config,
     log,
     db,
     pubsub,
     seatMapFeeds,
-    seatMaps: createSeatMapCache(db, config.seatMapCacheSeats, seatMapFeeds),
+    seatMaps,
     eventBatcher: createEventBatcher(db),
     payments,
-    holdWrites: createHoldWriter(db),
+    holdWrites: createHoldWriter(db, seatMaps),
     seatStatuses: createSeatStatusBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());

@@ -63,7 +63,7 @@ describe.each(modes)('holds (%s)', (mode) => {
       expect(expiresIn).toBeLessThan(610_000);
       expect(held.event.availableCount).toBe(42 - 2);
       const { rows } = await db().query<{ topic: string; payload: any }>(`SELECT topic, payload FROM outbox WHERE topic = $1`, [`seatMap.${event.eventId}`]);
-      expect(rows).toEqual([{ topic: `seatMap.${event.eventId}`, payload: { eventId: event.eventId, version: 1, ordinals: [0, 13], statuses: 'HH' } }]);
+      expect(rows).toEqual([{ topic: `seatMap.${event.eventId}`, payload: { eventId: event.eventId, version: 1, ordinals: [0, 13], statuses: 'HH', heldUntil: Date.parse(held.expiresAt) } }]);
       const map = ok(await server.gql(`{ event(id: "${event.id}") { seatMap { version availableCount } } }`)).event.seatMap;
       expect(map).toEqual({ version: 1, availableCount: 40 });
     });

@@ -31,6 +31,7 @@ import {
   checkQuantity,
   checkSeatsExist,
   holdMessage,
+  saleRefusal,
   MAX_LISTED,
   pickAdjacent,
   seatOrdinals,
@@ -61,13 +62,58 @@ export interface BestRequest {
 }
 
 /** Commits the holds of one event that arrive together in one transaction (see createTransactionBatcher). */
-export type HoldWriter = TransactionBatcher<HoldBatch>;
+export interface HoldWriter extends TransactionBatcher<HoldBatch> {
+  /**
+   * Whether a batch of this instance found the event on sale within the last second, and none has sold it out
+   * since: only then may a hold be refused for seats known to be taken, without its own look at the event (any
+   * other reason to refuse, such as a sale that is over, comes first).
+   */
+  onSale(eventId: number): boolean;
+}
 
-/** The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all. */
-export const createHoldWriter = (db: Database): HoldWriter =>
-  createTransactionBatcher(db, async (tx, eventId, owners) => openBatch(tx, eventId, await lockHoldEvent(tx, eventId, owners)));
+/** How long seats this instance is claiming count as taken here, unless the claim's delta comes first. */
+const CLAIMING_MS = 1_000;
+/** How long a batch's finding that an event is on sale is trusted for refusing holds without a batch. */
+const ON_SALE_KNOWN_MS = 1_000;
 
-function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null): HoldBatch {
+/**
+ * The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all.
+ * With `seatMaps`, the seats a batch has locked to claim count as taken on this instance at once, and the holds
+ * waiting for the next batch that want them are refused without waiting.
+ */
+export function createHoldWriter(db: Database, seatMaps?: Pick<SeatMapCache, 'markClaiming'>): HoldWriter {
+  /** Until when each event was last seen on sale by a batch (ms since the epoch). */
+  const onSaleUntil = new Map<number, number>();
+  const batcher = createTransactionBatcher(db, async (tx, eventId, owners) => {
+    const event = await lockHoldEvent(tx, eventId, owners);
+    if (event && !saleRefusal(event)) onSaleUntil.set(eventId, Date.now() + ON_SALE_KNOWN_MS);
+    else onSaleUntil.delete(eventId);
+    return openBatch(tx, eventId, event, (ordinals, soldOut) => {
+      if (soldOut) onSaleUntil.delete(eventId);
+      if (!seatMaps) return;
+      seatMaps.markClaiming(eventId, ordinals, Date.now() + CLAIMING_MS);
+      batcher.recheck(eventId);
+    });
+  });
+  return { ...batcher, onSale: (eventId) => (onSaleUntil.get(eventId) ?? 0) > Date.now() };
+}
+
+/**
+ * The batch of one event. `onClaiming` hears of the seats it has locked and is about to claim, and whether they
+ * are the last ones available.
+ */
+function openBatch(
+  tx: Queryable,
+  eventId: number,
+  event: DbHoldEvent | null,
+  onClaiming: (ordinals: number[], soldOut: boolean) => void,
+): HoldBatch {
+  /** What is left to sell, as this batch claims seats. */
+  let available = event?.availableCount ?? 0;
+  const claiming = (ordinals: number[]) => {
+    available -= ordinals.length;
+    onClaiming(ordinals, available <= 0);
+  };
   let turn: Promise<unknown> = Promise.resolve();
   let waiting: { hold: NewHold; resolve: (result: ClaimResult) => void; reject: (error: unknown) => void }[] = [];
 
@@ -85,6 +131,7 @@ function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null): H
         return taken;
       });
       const winners = requests.filter((_, i) => !results[i]!.length).map((r) => r.hold);
+      if (winners.length) claiming(winners.flatMap((hold) => hold.ordinals));
       const holds = winners.length ? await claimLockedSeats(tx, eventId, event!.holdDurationSeconds, winners) : [];
       const byId = new Map(holds.map((hold) => [hold.id, hold]));
       requests.forEach((r, i) => r.resolve(results[i]!.length ? { hold: null, taken: results[i]! } : { hold: byId.get(r.hold.id)!, taken: [] }));
@@ -131,6 +178,7 @@ function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null): H
         }
       }
       const winners = outcomes.filter((outcome): outcome is NewHold => !(outcome instanceof Error));
+      if (winners.length) claiming(winners.flatMap((hold) => hold.ordinals));
       const holds = winners.length ? await claimLockedSeats(tx, eventId, event!.holdDurationSeconds, winners) : [];
       const byId = new Map(holds.map((hold) => [hold.id, hold]));
       requests.forEach((r, i) => {
@@ -223,13 +271,19 @@ export async function holdSeats(
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
   // The rush's commonest answer, given without a transaction: these seats were taken a moment ago.
-  const taken = seatMaps.knownTaken(eventId, ordinals, Date.now() + KNOWN_TAKEN_MARGIN_MS);
-  if (taken.length) throw seatsUnavailable(eventId, taken);
-  return holdWrites.run(eventId, owner, async (_tx, batch) => {
+  const refusal = () => {
+    if (!holdWrites.onSale(eventId)) return undefined;
+    const taken = seatMaps.knownTaken(eventId, ordinals, Date.now() + KNOWN_TAKEN_MARGIN_MS);
+    return taken.length ? seatsUnavailable(eventId, taken) : undefined;
+  };
+  const refused = refusal();
+  if (refused) throw refused;
+  const work = async (_tx: Queryable, batch: HoldBatch) => {
     if (batch.event) checkSeatsExist(eventId, ordinals, batch.event.capacity, input.seatIds);
     const { undo } = reserve(batch, owner, ordinals.length, input.admissionToken);
     return claimed(eventId, await batch.claim({ id: randomUUID(), eventId, owner, ordinals }), undo);
-  });
+  };
+  return holdWrites.run(eventId, owner, work, refusal);
 }
 
 /**

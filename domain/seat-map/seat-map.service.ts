@@ -64,6 +64,16 @@ export interface SeatMapCache {
    * until at least `until` (ms since the epoch). Empty when it knows nothing of them: ask the database.
    */
   knownTaken(eventId: number, ordinals: readonly number[], until: number): number[];
+  /**
+   * Notes that a transaction of this instance has locked these seats to claim them: they count as taken until
+   * `until` (ms since the epoch), or until a delta says otherwise.
+   */
+  markClaiming(eventId: number, ordinals: readonly number[], until: number): void;
+  /**
+   * Drops what this instance knows of the event's availability; the next read rebuilds it. For a change made
+   * behind the deltas' back: a hold's expiry moved earlier by hand (deltas only report status changes).
+   */
+  forget(eventId: number): void;
   /** How many times availability was rebuilt from Postgres (for tests and metrics). */
   readonly rebuilds: number;
 }
@@ -127,7 +137,10 @@ async function buildAvailabilities(db: Database, eventIds: readonly number[]): P
   });
 }
 
-/** A cached snapshot, kept current by deltas; `takenUntil` is what the deltas said of each seat (0: nothing). */
+/**
+ * A cached snapshot, kept current by deltas. `takenUntil` is what the deltas (and this instance's own claims) said
+ * of each seat (0: nothing); one array per event, shared by its snapshots and updated in place.
+ */
 interface LiveAvailability extends Availability {
   takenUntil: Float64Array;
 }
@@ -174,7 +187,7 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     if (!snapshot || delta.version <= snapshot.version) return;
     if (delta.version !== snapshot.version + 1) return void snapshots.delete(delta.eventId);
     const statuses = applyStatuses(snapshot.statuses, delta.ordinals, delta.statuses);
-    const takenUntil = snapshot.takenUntil.slice();
+    const { takenUntil } = snapshot;
     delta.ordinals.forEach((ordinal, i) => {
       const letter = delta.statuses[i];
       takenUntil[ordinal] = letter === 'B' ? Infinity : letter === 'H' ? (delta.heldUntil ?? 0) : 0;
@@ -248,8 +261,18 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     },
     knownTaken(eventId, ordinals, until) {
       const snapshot = snapshots.get(eventId);
-      if (!snapshot) return [];
-      return ordinals.filter((ordinal) => (snapshot.takenUntil[ordinal] ?? 0) > until);
+      if (snapshot) return ordinals.filter((ordinal) => (snapshot.takenUntil[ordinal] ?? 0) > until);
+      // Nothing is known of an event this instance does not follow yet: follow it from now on.
+      if (feeds && !building.has(eventId)) rebuild(eventId).catch(() => {});
+      return [];
+    },
+    forget(eventId) {
+      snapshots.delete(eventId);
+    },
+    markClaiming(eventId, ordinals, until) {
+      const takenUntil = snapshots.get(eventId)?.takenUntil;
+      if (!takenUntil) return;
+      for (const ordinal of ordinals) if (ordinal < takenUntil.length) takenUntil[ordinal] = Math.max(takenUntil[ordinal]!, until);
     },
     get rebuilds() {
       return rebuilds;
