@@ -33,7 +33,7 @@ export const holdResolvers: Resolvers = {
   Mutation: {
     holdSeats: (_, { input }, context) => write(context, holdSeats(context.services, context.caller, input)),
     holdBestAvailable: (_, { input }, context) => write(context, holdBestAvailable(context.services, context.caller, input)),
-    releaseHold: (_, { id }, context) => write(context, releaseHold(context.services.db, context.caller, id)),
+    releaseHold: (_, { id }, context) => write(context, releaseHold(context.services, context.caller, id)),
     confirmBooking: (_, { input }, context) => write(context, confirmBooking(context.services, context.caller, input)),
     cancelBooking: (_, { id }, context) => write(context, cancelBooking(context.services, context.caller, id)),
   },

@@ -96,6 +96,39 @@ describe.each(modes)('holds (%s)', (mode) => {
       expect(await seatCounts(server, event.eventId)).toEqual({ available: 42, held: 0, booked: 0 });
     });
 
+    it('refuses seats it knows are taken without a transaction, and offers seats its own release freed at once', async () => {
+      const event = await createOnSaleEvent(server, TWO_SECTIONS);
+      // Reading the seat map makes this instance follow the event's deltas.
+      await server.gql(`query($id: ID!) { event(id: $id) { seatMap { version } } }`, { id: event.id });
+      const held = ok(await hold(event, [4, 5])).holdSeats;
+      // Wait (bounded) until the hold's delta has reached the cache: then the instance knows the seats are held.
+      const known = () => server.app.services.seatMaps.knownTaken(event.eventId, [4, 5], Date.now());
+      for (let attempt = 0; attempt < 100 && known().length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(known()).toEqual([4, 5]);
+
+      const database = db();
+      const original = database.query;
+      const transaction = database.transaction;
+      const sent: string[] = [];
+      database.query = (statement, params) => (sent.push(typeof statement === 'string' ? statement : statement.text), original(statement, params));
+      database.transaction = (fn) => (sent.push('BEGIN'), transaction(fn));
+      let refused;
+      try {
+        refused = await hold(event, [5, 6], bob);
+      } finally {
+        database.query = original;
+        database.transaction = transaction;
+      }
+      expect(codes(refused)).toEqual(['SEAT_UNAVAILABLE']);
+      expect(refused.errors![0]!.extensions!.seatIds).toEqual([event.seatId(5)]);
+      expect(sent.filter((text) => !text.includes('outbox'))).toEqual([]);
+
+      // Released through this instance: bob may hold the seats at once, before any delta could say so.
+      ok(await server.gql(RELEASE, { id: held.id }, alice));
+      expect(ok(await hold(event, [5, 6], bob)).holdSeats.seats.map((seat: { ordinal: number }) => seat.ordinal)).toEqual([5, 6]);
+      expect(await seatCounts(server, event.eventId)).toMatchObject({ held: 2 });
+    });
+
     it('answers NOT_FOUND for an unknown event, BAD_USER_INPUT for a malformed one, UNAUTHENTICATED when anonymous', async () => {
       expect(codes(await server.gql(HOLD_SEATS, { input: { eventId: 'evt_99999', seatIds: ['seat_99999_0'] } }, alice))).toEqual(['NOT_FOUND']);
       expect(codes(await server.gql(HOLD_SEATS, { input: { eventId: 'ven_1', seatIds: ['seat_1_0'] } }, alice))).toEqual(['BAD_USER_INPUT']);

@@ -32,6 +32,7 @@ import {
   requestHash,
 } from './booking.rules.js';
 import { webhookSignatureProblem, type ChargeOutcome, type PaymentEvent, type PaymentProvider } from './payment.js';
+import type { SeatMapCache } from '../seat-map/seat-map.service.js';
 
 interface LogLike {
   info(object: object, message: string): void;
@@ -42,6 +43,8 @@ interface LogLike {
 /** What bookings need: the database, the payment provider, a log and two settings. (Services satisfies it.) */
 export interface BookingDeps {
   db: Database;
+  /** Told of the seats a cancellation frees, so that this instance offers them again at once. */
+  seatMaps: Pick<SeatMapCache, 'markFree'>;
   payments: PaymentProvider;
   log: LogLike;
   config: { paymentHoldExtensionSeconds: number; paymentWebhookSecret: string };
@@ -154,6 +157,7 @@ export async function settleCharge(deps: BookingDeps, bookingId: string, outcome
     return applyOutcome(tx, current, outcome);
   });
   if (!booking) throw new NotFoundError('Booking');
+  if (booking.status === 'REFUNDED') deps.seatMaps.markFree(booking.eventId, booking.ordinals);
   if (booking.refundStatus === 'due') await refund(deps, booking);
   return booking;
 }
@@ -235,6 +239,7 @@ export async function cancelBooking(deps: BookingDeps, caller: Caller, id: strin
     await insertOutbox(tx, [bookingMessage(refunded)]);
     return refunded;
   });
+  if (booking.status === 'REFUNDED') deps.seatMaps.markFree(booking.eventId, booking.ordinals);
   if (booking.refundStatus === 'due') await refund(deps, booking);
   return booking;
 }

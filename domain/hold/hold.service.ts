@@ -378,9 +378,13 @@ export async function holdsOfCaller(db: Database, caller: Caller, eventId: strin
  * Releases an active hold (its owner, or an admin): its seats are free at once. HOLD_NOT_ACTIVE while it is being
  * paid for, or once released, expired or converted.
  */
-export async function releaseHold(db: Database, caller: Caller, id: string): Promise<DbHold> {
+export async function releaseHold(
+  { db, seatMaps }: { db: Database; seatMaps: Pick<SeatMapCache, 'markFree'> },
+  caller: Caller,
+  id: string,
+): Promise<DbHold> {
   const holdId = decodeUuidId('hold', id, 'id');
-  return db.transaction(async (tx) => {
+  const released = await db.transaction(async (tx) => {
     const hold = await findHold(tx, holdId, true);
     if (!hold || !mayAct(caller, hold.owner)) throw new NotFoundError('Hold', 'id');
     checkHoldActive(hold);
@@ -391,6 +395,9 @@ export async function releaseHold(db: Database, caller: Caller, id: string): Pro
     await insertOutbox(tx, [holdMessage(released)]);
     return released;
   });
+  // Free here at once; other instances hear of it from the delta.
+  seatMaps.markFree(released.eventId, released.ordinals);
+  return released;
 }
 
 /**

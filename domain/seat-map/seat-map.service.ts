@@ -69,6 +69,8 @@ export interface SeatMapCache {
    * `until` (ms since the epoch), or until a delta says otherwise.
    */
   markClaiming(eventId: number, ordinals: readonly number[], until: number): void;
+  /** Notes that a transaction of this instance has freed these seats (committed): no longer known to be taken. */
+  markFree(eventId: number, ordinals: readonly number[]): void;
   /**
    * Drops what this instance knows of the event's availability; the next read rebuilds it. For a change made
    * behind the deltas' back: a hold's expiry moved earlier by hand (deltas only report status changes).
@@ -268,6 +270,10 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     },
     forget(eventId) {
       snapshots.delete(eventId);
+    },
+    markFree(eventId, ordinals) {
+      const takenUntil = snapshots.get(eventId)?.takenUntil;
+      if (takenUntil) for (const ordinal of ordinals) if (ordinal < takenUntil.length) takenUntil[ordinal] = 0;
     },
     markClaiming(eventId, ordinals, until) {
       const takenUntil = snapshots.get(eventId)?.takenUntil;
