@@ -3,6 +3,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Server } from 'node:http';
+import { GraphQLError } from 'graphql';
 import type { Context } from './context.js';
 import { logInternalErrors } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -29,6 +30,20 @@ function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
   };
 }
 
+/** Subscriptions run over WebSocket only: over HTTP one is the client's mistake (400), said as such. */
+const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation.operation !== 'subscription') return;
+        throw new GraphQLError('Subscriptions run over WebSocket (graphql-transport-ws) on this same path, not over HTTP', {
+          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+        });
+      },
+    };
+  },
+};
+
 /**
  * The Apollo plugins, in order. Draining comes first so that a stop waits for in-flight operations before
  * anything else shuts down; the landing page (Apollo Sandbox) exists only outside production; request logging
@@ -45,6 +60,7 @@ export function apolloPlugins(options: {
     options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     // We set no cache hints; the cache-control plugin would still run a hook on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
+    subscriptionsOverWebSocket,
     requestLogging(options.metrics),
   ];
 }

@@ -112,6 +112,13 @@ describe.each(modes)('server (%s)', (mode) => {
     expect(signedIn.data.viewer).toEqual({ id: 'fan-ws' });
   });
 
+  it('answers a subscription sent over HTTP with 400 BAD_REQUEST, pointing at WebSocket', async () => {
+    const response = await server.gql('subscription { seatMapChanged(eventId: "evt_1") { version } }');
+    expect(response.status).toBe(400);
+    expect(codes(response)).toEqual(['BAD_REQUEST']);
+    expect(response.errors![0]!.message).toMatch(/WebSocket/);
+  });
+
   it('closes a WebSocket with 4403 when connection_init carries bad credentials', async () => {
     expect(await closeCodeAfterInit(server.url, { authorization: 'Bearer forged' })).toBe(4403);
     expect(await closeCodeAfterInit(server.url, { apiKey: 'unknown-key' })).toBe(4403);

@@ -142,6 +142,18 @@ describe.each(modes)('subscriptions (%s)', (mode) => {
     expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['RELEASED']);
   });
 
+  it('tells the owner of a hold when it turns into a booking: CONVERTED', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 2, seatsPerRow: 10 }]);
+    const owner = await server.token('converting-owner');
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(3)] } }, owner)).holdSeats;
+    const mine = watch<{ holdUpdated: { status: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
+    // The subscription starts asynchronously: give it a moment before the change it must see.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    ok(await server.gql(CONFIRM, { input: { holdId: hold.id, paymentToken: 'tok_visa', idempotencyKey: 'convert-1' } }, owner));
+    await mine.until((results) => results.some((r) => r.holdUpdated.status === 'CONVERTED'));
+    expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['CONVERTED']);
+  });
+
   it('warns the owner before a hold expires and says EXPIRED at the expiry, with no sweep', async () => {
     const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 2, seatsPerRow: 10 }]);
     const owner = await server.token('expiring-owner');

@@ -15,7 +15,7 @@ import { sendWebhook, type TestPaymentProvider } from '../datasources/payments/t
 import { requestHash } from '../domain/booking/booking.rules.js';
 import type { PaymentEvent } from '../domain/booking/payment.js';
 import { modes, startTestServer, type GraphQLResponse, type Mode, type TestServer } from './helpers/harness.js';
-import { CANCEL, CONFIRM, createOnSaleEvent, HOLD_BEST, HOLD_SEATS, RELEASE, type SectionSpec, type TestEvent } from './helpers/write-path.js';
+import { CANCEL, CONFIRM, createOnSaleEvent, HOLD_BEST, HOLD_SEATS, lapseHolds, RELEASE, type SectionSpec, type TestEvent } from './helpers/write-path.js';
 
 const MAX_TICKETS = 4;
 const RUNS: Record<Mode, number> = { postgres: 25, embedded: 15 };
@@ -337,25 +337,6 @@ async function loadState(run: Run): Promise<State> {
 // ---------------------------------------------------------------------------------------------------------------
 // Running commands
 
-/**
- * lapseHolds of helpers/write-path.ts in one statement. The helper's two statements (holds, then seats) each take
- * their own snapshot, so a hold committed between them keeps a future `expires_at` while its seats' `held_until`
- * is moved into the past: a live hold whose seats anyone may take, which this test would report. Here the seats
- * lapsed are exactly those of the holds lapsed.
- */
-async function lapseHoldsAtomically(server: TestServer, eventId: number): Promise<void> {
-  await server.app.services.db.query(
-    `WITH lapsed AS (
-       UPDATE holds SET expires_at = now() - interval '1 second', base_expires_at = now() - interval '1 second'
-        WHERE event_id = $1 AND status = 'ACTIVE'
-       RETURNING id
-     )
-     UPDATE seats SET held_until = now() - interval '1 second'
-      WHERE event_id = $1 AND status = 'held' AND hold_id IN (SELECT id FROM lapsed)`,
-    [eventId],
-  );
-}
-
 function actorOf(run: Run, owner: number, actor: Actor): number {
   if ('admin' in actor) return run.users.length;
   if (actor.self) return owner;
@@ -486,7 +467,7 @@ async function execute(run: Run, before: { holds: HoldRow[]; bookings: BookingRo
       return deliver(run, run.delivered[command.pick % run.delivered.length]!, 'redeliver');
     }
     case 'expire': {
-      await lapseHoldsAtomically(server, run.event.eventId);
+      await lapseHolds(server, run.event.eventId);
       const expired = command.sweep ? await server.app.sweeper.runOnce() : null;
       run.trace.push(`  lapse holds${expired === null ? '' : `, sweep -> ${expired} expired`}`);
       return;
