@@ -31,6 +31,8 @@ export interface SeatMapFeeds {
 
 /** How many outbox rows a feed reads back at most to fill a gap. */
 const CATCH_UP_LIMIT = 10_000;
+/** After a reconnect, when a feed reads back missed deltas a second time. */
+const RECONNECT_CATCH_UP_MS = 2_000;
 
 /**
  * One pub/sub subscription per event and instance, however many watchers it has (the seat-map cache, and every
@@ -59,7 +61,12 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     constructor(readonly eventId: number) {
       this.topic = topics.seatMap(eventId);
       this.iterator = pubsub.subscribe<Envelope<SeatDelta>>(this.topic);
-      this.stopReconnect = pubsub.onReconnect(() => this.enqueue(() => this.catchUp()));
+      // Back from an outage: read back what was missed, now and once more when the subscription is surely renewed
+      // (ioredis renews it just after the connection is ready) and the relay has published its backlog.
+      this.stopReconnect = pubsub.onReconnect(() => {
+        this.enqueue(() => this.catchUp());
+        setTimeout(() => this.enqueue(() => this.catchUp()), RECONNECT_CATCH_UP_MS).unref();
+      });
       void this.consume();
     }
 
