@@ -35,7 +35,7 @@ const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
       async didResolveOperation({ operation }) {
-        if (operation.operation !== 'subscription') return;
+        if (operation?.operation !== 'subscription') return;
         throw new GraphQLError('Subscriptions run over WebSocket (graphql-transport-ws) on this same path, not over HTTP', {
           extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
         });
