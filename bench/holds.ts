@@ -1,14 +1,30 @@
 // npm run bench:holds — the write-path benchmark: holdSeats (uncontested and contested), holdBestAvailable, and
 // hold + confirmBooking, against a fresh seeded Postgres database, with the server in its own process; plus the
 // same hold as raw SQL through `pg` at the same concurrency, as the ceiling.
-import { createHmac, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import { createRequire } from 'node:module';
-import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { callerFromToken } from '../server/auth.js';
-import { intFromEnv, recreateDatabase, sleep, startServer, type RunningServer } from './server.js';
+import {
+  benchSecrets,
+  benchServerEnv,
+  BenchEvents,
+  benchLayout,
+  graphqlClient,
+  machineInfo,
+  printMachine,
+  printTargets,
+  readPostgresSettings,
+  round,
+  sectionPrice,
+  seatsOf,
+  stats,
+  tokenSigner,
+  writeResults,
+  type GqlAnswer,
+  type Stats,
+  type Target,
+} from './common.js';
+import { intFromEnv, recreateDatabase, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -46,33 +62,17 @@ const settings = {
   analyze: process.env.BENCH_ANALYZE !== '0',
   warmupSeconds: 2,
   /** Every bench event: 10 sections × 40 rows × 50 seats, like the demo stadium's 20,000. */
-  sections: 10,
-  rowsPerSection: 40,
-  seatsPerRow: 50,
-  maxTicketsPerUser: 8,
+  ...benchLayout,
   /** (b): the contested seats (row A of the cheapest section) and how often they are all freed again. */
   contestedSeats: 50,
   contestedResetMs: 200,
   /** (c): an event is left for the next one once this share of its seats is held. */
   bestAvailableFill: 0.95,
-  jwtSecret: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
-  webhookSecret: 'bench-webhook-secret', // 20 characters
+  ...benchSecrets,
 };
-const seatsPerEvent = settings.sections * settings.rowsPerSection * settings.seatsPerRow;
-const sectionPrice = (section: number) => 4_000 + 1_000 * section;
+const seatsPerEvent = seatsOf(settings);
 
-const cpus = os.cpus();
-const machine = {
-  node: process.version,
-  pg: (createRequire(import.meta.url)('pg/package.json') as { version: string }).version,
-  postgres: 'unknown',
-  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-  cpus: cpus.length,
-  cpuModel: cpus[0]?.model ?? 'unknown',
-  totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-  loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
-  date: new Date().toISOString(),
-};
+const machine = machineInfo();
 
 /** Postgres settings that matter to a write benchmark, printed with the results. */
 const postgresSettings: Record<string, string> = {};
@@ -85,16 +85,7 @@ const baseUrl = `http://127.0.0.1:${settings.port}`;
 /** Drops and recreates the bench database (empty: the server migrates it and seeds the demo on start). */
 async function prepareDatabase(): Promise<void> {
   // Before it drops the database: the server's version and settings, from the maintenance connection.
-  const name = await recreateDatabase(settings.databaseUrl, async (admin) => {
-    const { rows } = await admin.query<{ name: string; setting: string; unit: string | null }>(
-      `SELECT name, setting, unit FROM pg_settings
-        WHERE name IN ('server_version', 'max_connections', 'shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum')`,
-    );
-    for (const row of rows) {
-      if (row.name === 'server_version') machine.postgres = row.setting;
-      else postgresSettings[row.name] = row.unit === '8kB' ? `${(Number(row.setting) * 8) / 1024} MB` : row.setting;
-    }
-  });
+  const name = await recreateDatabase(settings.databaseUrl, (admin) => readPostgresSettings(admin, machine, postgresSettings));
   console.log(`created database ${name}`);
 }
 
@@ -104,72 +95,16 @@ let server: RunningServer | undefined;
 let sql: pg.Client;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Tokens: HS256 with the claims of server/auth.ts signToken (sub, iat, exp), signed here with node:crypto in a few
-// lines, since every request of a case comes from a user of its own (the server still verifies every one).
+// Tokens and HTTP (bench/common.ts): every request of a case comes from a user of its own, over keep-alive sockets.
 
-const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
-const tokenHeader = base64url(JSON.stringify({ alg: 'HS256' }));
-
-function signBenchToken(sub: string, admin = false): string {
-  const iat = Math.floor(Date.now() / 1000);
-  const payload = base64url(JSON.stringify({ ...(admin ? { role: 'admin' } : {}), sub, iat, exp: iat + 4 * 3600 }));
-  const signature = createHmac('sha256', settings.jwtSecret).update(`${tokenHeader}.${payload}`).digest('base64url');
-  return `${tokenHeader}.${payload}.${signature}`;
-}
+const signBenchToken = tokenSigner(settings.jwtSecret);
 
 let nextUser = 0;
 /** A token for a user that has never held anything: `bench-u<n>`. */
 const freshUserToken = () => signBenchToken(`bench-u${nextUser++}`);
 
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP: node:http with a keep-alive agent (one socket per worker), which costs the load generator less CPU than
-// fetch; every request has its own body and token.
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: settings.connections + 4 });
-
-function post(body: string, token: string | undefined): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const request = http.request({ host: '127.0.0.1', port: settings.port, path: '/graphql', method: 'POST', agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.setTimeout(30_000, () => request.destroy(new Error('no answer within 30 s')));
-    request.end(body);
-  });
-}
-
-interface GqlAnswer {
-  /** `OK`, the first error's `extensions.code`, or `HTTP_<status>`. */
-  code: string;
-  data: Record<string, unknown> | null;
-  message?: string;
-}
-
-async function gql(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlAnswer> {
-  const { status, text } = await post(JSON.stringify({ query, variables }), token);
-  let body: { data?: Record<string, unknown> | null; errors?: { message?: string; extensions?: { code?: unknown } }[] };
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    return { code: `HTTP_${status}`, data: null, message: text.slice(0, 200) };
-  }
-  const error = body.errors?.[0];
-  if (error) return { code: typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN_ERROR', data: body.data ?? null, message: error.message };
-  if (status !== 200 || !body.data) return { code: `HTTP_${status}`, data: body.data ?? null, message: text.slice(0, 200) };
-  return { code: 'OK', data: body.data };
-}
-
-/** `gql`, failing unless the answer is OK. */
-async function gqlOk(name: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Record<string, unknown>> {
-  const answer = await gql(query, variables, token);
-  if (answer.code !== 'OK' || !answer.data) throw new Error(`${name}: ${answer.code}: ${answer.message ?? ''}`);
-  return answer.data;
-}
+const api = graphqlClient(settings.port, settings.connections + 4);
+const { gql } = api;
 
 const HOLD_SEATS = `mutation($input: HoldSeatsInput!) { holdSeats(input: $input) { ${settings.fields} } }`;
 const HOLD_BEST = `mutation($input: HoldBestAvailableInput!) { holdBestAvailable(input: $input) { ${settings.fields} } }`;
@@ -178,48 +113,10 @@ const CONFIRM = `mutation($input: ConfirmBookingInput!) { confirmBooking(input: 
 const seatId = (eventId: number, ordinal: number) => `seat_${eventId}_${ordinal}`;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bench events, created through the admin API
+// Bench events, created through the admin API (bench/common.ts)
 
-let adminToken = '';
-let venueId = '';
-let eventsCreated = 0;
-let eventCreationMs = 0;
-
-/** A fresh event with `seatsPerEvent` seats, on sale since an hour ago, starting in 30 days; its layout warmed. */
-async function createBenchEvent(label: string): Promise<number> {
-  const started = performance.now();
-  const now = Date.now();
-  const data = await gqlOk(
-    'createEvent',
-    `mutation($input: CreateEventInput!) { createEvent(input: $input) { id capacity } }`,
-    {
-      input: {
-        venueId,
-        title: `Hold Bench ${label}`,
-        performer: 'The Benchmarks',
-        category: 'concert',
-        startsAt: new Date(now + 30 * 86_400_000).toISOString(),
-        onSaleAt: new Date(now - 3_600_000).toISOString(),
-        maxTicketsPerUser: settings.maxTicketsPerUser,
-        currency: 'USD',
-        sections: Array.from({ length: settings.sections }, (_, i) => ({
-          name: `Section ${i + 1}`,
-          price: sectionPrice(i),
-          rows: settings.rowsPerSection,
-          seatsPerRow: settings.seatsPerRow,
-        })),
-      },
-    },
-    adminToken,
-  );
-  const created = data.createEvent as { id: string; capacity: number };
-  if (created.capacity !== seatsPerEvent) throw new Error(`createEvent: ${created.capacity} seats, expected ${seatsPerEvent}`);
-  // The first hold of an event would otherwise pay for building its layout (every seat) in the server.
-  await gqlOk('seatMap', `query($id: ID!) { event(id: $id) { seatMap { version sections { id } } } }`, { id: created.id });
-  eventsCreated++;
-  eventCreationMs += performance.now() - started;
-  return Number(created.id.slice('evt_'.length));
-}
+let events: BenchEvents;
+const createBenchEvent = (label: string) => events.create(label);
 
 /**
  * Seats two at a time, side by side, from fresh events in turn: each event's 10,000 pairs are dealt in random
@@ -295,33 +192,6 @@ class Recorder {
     this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
     if (example && !this.examples.has(code)) this.examples.set(code, example);
   }
-}
-
-interface Stats {
-  count: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  maxMs: number;
-}
-
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-/** Exact nearest-rank percentiles of every latency recorded. */
-function stats(values: readonly number[] | undefined, seconds: number): Stats {
-  if (!values?.length) return { count: 0, perSecond: 0, p50Ms: 0, p99Ms: 0, meanMs: 0, maxMs: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  const sum = sorted.reduce((total, value) => total + value, 0);
-  return {
-    count: sorted.length,
-    perSecond: round(sorted.length / seconds),
-    p50Ms: round(rank(0.5)),
-    p99Ms: round(rank(0.99)),
-    meanMs: round(sum / sorted.length),
-    maxMs: round(sorted[sorted.length - 1]!),
-  };
 }
 
 async function drive(seconds: number, connections: number, op: (rec: Recorder) => Promise<void>): Promise<{ rec: Recorder; seconds: number }> {
@@ -418,10 +288,10 @@ async function timed(rec: Recorder, query: string, variables: Record<string, unk
 
 /** Keeps enough pairs for the measurement: the warm-up's rate, with half again to spare. */
 const enoughPairs = (source: PairSource) => async (warmupOpsPerSecond: number) => {
-  const before = eventsCreated;
+  const before = events.created;
   await source.ensure(Math.ceil(warmupOpsPerSecond * 1.5 * settings.durationSeconds) + settings.connections);
   source.measuring = true;
-  if (eventsCreated > before) process.stdout.write(`(made ${eventsCreated - before} more events) `);
+  if (events.created > before) process.stdout.write(`(made ${events.created - before} more events) `);
 };
 
 const pairNotes = (source: PairSource) => async () => ({
@@ -500,7 +370,7 @@ async function caseContested(): Promise<CaseResult> {
 
 /** (c) holdBestAvailable of 2 adjacent seats; each event until 95% of it is held, then the next fresh one. */
 async function caseBestAvailable(): Promise<CaseResult> {
-  const events: number[] = [await createBenchEvent('c #1')];
+  const eventIds: number[] = [await createBenchEvent('c #1')];
   let current = 0;
   let heldOnCurrent = 0;
   let adding: Promise<void> | undefined;
@@ -508,18 +378,18 @@ async function caseBestAvailable(): Promise<CaseResult> {
   let measuring = false;
   let firstMeasured = 0;
   const limit = Math.floor(seatsPerEvent * settings.bestAvailableFill);
-  const addEvent = async () => void events.push(await createBenchEvent(`c #${events.length + 1}`));
+  const addEvent = async () => void eventIds.push(await createBenchEvent(`c #${eventIds.length + 1}`));
   const op = async (rec: Recorder) => {
     if (heldOnCurrent + 2 > limit) {
       heldOnCurrent = 0;
       current++;
     }
-    while (current >= events.length) {
+    while (current >= eventIds.length) {
       if (measuring && !adding) createdDuringRun++;
       adding ??= addEvent().finally(() => (adding = undefined));
       await adding;
     }
-    const eventId = events[current]!;
+    const eventId = eventIds[current]!;
     heldOnCurrent += 2; // counted when sent, so that no more than `limit` seats are ever asked of one event
     const answer = await timed(rec, HOLD_BEST, { input: { eventId: `evt_${eventId}`, quantity: 2 } }, freshUserToken(), 'op');
     rec.count(answer.code, answer.message);
@@ -529,8 +399,8 @@ async function caseBestAvailable(): Promise<CaseResult> {
     between: async (warmupOpsPerSecond) => {
       // Measure from a fresh event, with enough fresh ones behind it.
       const needed = Math.ceil((warmupOpsPerSecond * 1.5 * settings.durationSeconds * 2) / limit) + 1;
-      const first = events.length;
-      while (events.length < first + needed) await addEvent();
+      const first = eventIds.length;
+      while (eventIds.length < first + needed) await addEvent();
       current = firstMeasured = first;
       heldOnCurrent = 0;
       measuring = true;
@@ -673,11 +543,7 @@ async function main(): Promise<number> {
   console.log('  server               NODE_ENV=production, LOG_LEVEL=warn, SWEEP_INTERVAL_MS default (1000), test payment provider');
 
   await prepareDatabase();
-  console.log(`  node ${machine.node}, pg ${machine.pg}, Postgres ${machine.postgres}, ${machine.platform}`);
-  console.log(`  Postgres settings: ${Object.entries(postgresSettings).map(([name, value]) => `${name}=${value}`).join(', ')}`);
-  if (postgresSettings.autovacuum === 'off') console.warn('  WARNING: autovacuum is off: nothing analyzes the new events or vacuums the seats between runs');
-  console.log(`  ${machine.cpus} CPUs: ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, load average ${machine.loadAverage.join(' ')}`);
-  console.log(`  date ${machine.date}\n`);
+  printMachine(machine, postgresSettings);
 
   // The hand-signed tokens must be what the server accepts.
   const probe = await callerFromToken(settings.jwtSecret, signBenchToken('probe'));
@@ -687,22 +553,8 @@ async function main(): Promise<number> {
   server = await startServer({
     baseUrl,
     readyTimeoutMs: 120_000,
-    env: {
-      DATABASE_URL: settings.databaseUrl,
-      DATABASE_POOL_SIZE: String(settings.serverPoolSize),
-      REDIS_URL: settings.redisUrl,
-      PORT: String(settings.port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      SEED_DEMO: 'always',
-      // The defaults: a sweep every second, and the built-in test payment provider.
-      SWEEP_INTERVAL_MS: '',
-      SWEEP_BATCH_SIZE: '',
-      PAYMENT_PROVIDER: 'test',
-      JWT_SECRET: settings.jwtSecret,
-      PAYMENT_WEBHOOK_SECRET: settings.webhookSecret,
-    },
+    // The defaults: a sweep every second (benchServerEnv: the built-in test payment provider).
+    env: benchServerEnv(settings, { DATABASE_POOL_SIZE: String(settings.serverPoolSize), SWEEP_INTERVAL_MS: '', SWEEP_BATCH_SIZE: '' }),
   });
   console.log('server ready');
 
@@ -712,9 +564,8 @@ async function main(): Promise<number> {
     const { rows } = await sql.query<{ capacity: number }>('SELECT capacity FROM events WHERE id = 1');
     if (rows[0]?.capacity !== 20_000) console.warn('  WARNING: the seed did not create the 20,000-seat demo stadium evt_1');
 
-    adminToken = signBenchToken('bench-admin', true);
-    const venue = await gqlOk('createVenue', `mutation { createVenue(input: { name: "Bench Arena", city: "Benchville", country: "Benchland" }) { id } }`, {}, adminToken);
-    venueId = (venue.createVenue as { id: string }).id;
+    events = new BenchEvents(api, { adminToken: signBenchToken('bench-admin', true), title: 'Hold Bench', layout: settings });
+    await events.createVenue();
     const started = performance.now();
     await createBenchEvent('probe');
     console.log(`one ${seatsPerEvent}-seat event takes ${(performance.now() - started).toFixed(0)} ms to create`);
@@ -763,9 +614,9 @@ async function main(): Promise<number> {
       const notes = Object.entries(r.notes).map(([name, value]) => `${name} ${value}`).join(', ');
       console.log(`${r.name}: ${notes}`);
     }
-    console.log(`events: ${eventsCreated} created (${seatsPerEvent} seats each), ${(eventCreationMs / Math.max(1, eventsCreated)).toFixed(0)} ms each on average`);
+    console.log(`events: ${events.created} created (${seatsPerEvent} seats each), ${(events.creationMs / Math.max(1, events.created)).toFixed(0)} ms each on average`);
 
-    const targets: { target: string; value: string; met: boolean }[] = [];
+    const targets: Target[] = [];
     if (uncontested) targets.push({ target: '(a) holdSeats p99 < 100 ms', value: `${s(uncontested, 'op').p99Ms} ms`, met: s(uncontested, 'op').p99Ms < 100 });
     if (best) targets.push({ target: '(c) holdBestAvailable p99 < 100 ms', value: `${s(best, 'op').p99Ms} ms`, met: s(best, 'op').p99Ms < 100 });
     if (contested) {
@@ -775,18 +626,13 @@ async function main(): Promise<number> {
     if (uncontested && ceiling) {
       targets.push({ target: '(a) ops/s >= 50% of the raw-SQL ceiling', value: `${share(uncontested).toFixed(1)}%`, met: share(uncontested) >= 50 });
     }
-    console.log('\nTargets:');
-    for (const t of targets) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target} (${t.value})`);
+    printTargets(targets);
 
     // A run of some of the cases must not overwrite the day's full run.
     const all = settings.cases.length === CASES.length;
     const file = `holds-${machine.date.slice(0, 10)}${all ? '' : `-${settings.cases.join('-')}`}.json`;
-    await mkdir(new URL('results/', import.meta.url), { recursive: true });
-    await writeFile(
-      new URL(`results/${file}`, import.meta.url),
-      `${JSON.stringify({ settings: { ...settings, jwtSecret: undefined, webhookSecret: undefined, seatsPerEvent, eventsCreated }, machine, postgresSettings, results, targets }, null, 2)}\n`,
-    );
-    console.log(`\nwrote bench/results/${file}`);
+    const eventsCreated = events.created;
+    await writeResults(file, { settings: { ...settings, jwtSecret: undefined, webhookSecret: undefined, seatsPerEvent, eventsCreated }, machine, postgresSettings, results, targets });
 
     const failed = results.filter((r) => Object.keys(r.unexpected).length > 0);
     if (failed.length) {
@@ -799,13 +645,4 @@ async function main(): Promise<number> {
   }
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (error) {
-  console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
-} finally {
-  agent.destroy();
-  await server?.stop();
-}
-process.exit(exitCode);
+await runBenchmark(main, () => api.agent.destroy());

@@ -2,54 +2,10 @@
 // Postgres database, with the server in its own process so that it does not share an event loop with autocannon.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import pg from 'pg';
-import { intFromEnv, recreateDatabase, root, startServer, type RunningServer } from './server.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// autocannon ships no type declarations: the little of its API used here, typed by hand.
-
-interface Histogram {
-  average: number;
-  stddev: number;
-  min: number;
-  max: number;
-  p50: number;
-  p99: number;
-}
-
-interface AutocannonResult {
-  requests: Histogram;
-  latency: Histogram;
-  throughput: Histogram;
-  duration: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-
-interface AutocannonOptions {
-  url: string;
-  method: 'POST';
-  headers: Record<string, string>;
-  body: string;
-  connections: number;
-  duration: number;
-  timeout?: number;
-}
-
-interface AutocannonInstance {
-  on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): void;
-}
-
-type Autocannon = (
-  options: AutocannonOptions,
-  callback: (error: Error | null, result: AutocannonResult) => void,
-) => AutocannonInstance;
-
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { fire as fireAutocannon, oddSized } from './common.js';
+import { intFromEnv, recreateDatabase, root, runBenchmark, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -136,28 +92,8 @@ async function verify(name: string, query: string): Promise<number> {
 }
 
 /** Runs autocannon once against /graphql with `query`. */
-function fire(query: string, connections: number, duration: number) {
-  return new Promise<{ result: AutocannonResult; sizes: Map<number, number> }>((resolve, reject) => {
-    // Raw bytes per 2xx response (headers included): all equal when every answer is the same. A GraphQL error
-    // comes back as 200 too, so a second size is how one would show up here without parsing every body.
-    const sizes = new Map<number, number>();
-    const instance = autocannon(
-      {
-        url: graphqlUrl,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query }),
-        connections,
-        duration,
-        timeout: 10,
-      },
-      (error, result) => (error ? reject(error) : resolve({ result, sizes })),
-    );
-    instance.on('response', (_client, statusCode, resBytes) => {
-      if (statusCode >= 200 && statusCode < 300) sizes.set(resBytes, (sizes.get(resBytes) ?? 0) + 1);
-    });
-  });
-}
+const fire = (query: string, connections: number, duration: number) =>
+  fireAutocannon(graphqlUrl, JSON.stringify({ query }), connections, duration);
 
 interface CaseResult {
   name: string;
@@ -186,9 +122,7 @@ async function runCase(name: string, query: string, connections: number): Promis
   process.stdout.write(`measuring ${settings.durationSeconds} s… `);
   const { result, sizes } = await fire(query, connections, settings.durationSeconds);
 
-  const counts = [...sizes.values()];
-  const total2xx = counts.reduce((sum, count) => sum + count, 0);
-  const oddSizedResponses = total2xx - Math.max(0, ...counts);
+  const oddSizedResponses = oddSized(sizes);
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
   const outcome: CaseResult = {
     name,
@@ -326,12 +260,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (error) {
-  console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
-} finally {
-  await server?.stop();
-}
-process.exit(exitCode);
+await runBenchmark(main);

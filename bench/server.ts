@@ -1,6 +1,7 @@
 // What the benchmarks share: settings from the environment, a fresh bench database, and the Onsale server run in
 // a process of its own (so that it does not share an event loop with the load generator).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -47,6 +48,8 @@ export async function recreateDatabase(databaseUrl: string, beforeDrop?: (admin:
 // The server process
 
 export interface RunningServer {
+  /** The server's process id: `node` itself (tsx is loaded with --import), so /proc/<pid> is the server's. */
+  readonly pid: number;
   /** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
   stop(): Promise<void>;
 }
@@ -91,7 +94,7 @@ export async function startServer(options: {
     env: { ...process.env, ...env },
   });
   current = child;
-  const server: RunningServer = { stop: () => stopChild(child) };
+  const server: RunningServer = { pid: child.pid ?? -1, stop: () => stopChild(child) };
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
 
@@ -115,6 +118,36 @@ export async function startServer(options: {
     await server.stop();
     throw error;
   }
+}
+
+/**
+ * The resident memory of process `pid` now (VmRSS) and at its peak so far (VmHWM), in MB, from /proc/<pid>/status;
+ * null where that cannot be read (not Linux, or the process is gone).
+ */
+export async function memoryOf(pid: number): Promise<{ rssMB: number; peakMB: number } | null> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const kB = (field: string) => Number(status?.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
+  const rss = kB('VmRSS');
+  const peak = kB('VmHWM');
+  if (Number.isNaN(rss)) return null;
+  return { rssMB: Math.round(rss / 102.4) / 10, peakMB: Math.round(peak / 102.4) / 10 };
+}
+
+/**
+ * Runs a benchmark's `main`, then `cleanup`, and stops the server it started, whatever happens; exits with the
+ * code `main` returns (1 if it throws, after printing why).
+ */
+export async function runBenchmark(main: () => Promise<number>, cleanup?: () => void): Promise<never> {
+  let exitCode = 1;
+  try {
+    exitCode = await main();
+  } catch (error) {
+    console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    cleanup?.();
+    await stopChild(current);
+  }
+  process.exit(exitCode);
 }
 
 // Last resort if the benchmark goes away some other way (an uncaught error, Ctrl-C).

@@ -1,0 +1,444 @@
+// npm run bench:fanout — the real-time benchmark: BENCH_SUBSCRIBERS WebSocket subscribers of seatMapChanged on one
+// 20,000-seat event (in a process of their own, bench/fanout-clients.ts) while holds stream in at a steady rate,
+// against a fresh seeded Postgres database with the server in its own process. Measures commit-to-delivery
+// latency (from the outbox row's created_at), messages and deltas per second, missed deltas, the server's RSS,
+// and seat-map reads during the stream against reads at rest.
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import {
+  benchSecrets,
+  benchServerEnv,
+  BenchEvents,
+  benchLayout,
+  fire,
+  graphqlClient,
+  machineInfo,
+  printMachine,
+  printTargets,
+  readPostgresSettings,
+  round,
+  seatsOf,
+  stats,
+  tokenSigner,
+  writeResults,
+  type AutocannonResult,
+  type Target,
+} from './common.js';
+import type { ClientsAnswer, ClientsReport, ClientsRequest } from './fanout-clients.js';
+import { intFromEnv, memoryOf, recreateDatabase, root, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+/** The server's own default coalescing interval (server/config.ts), used when SEAT_MAP_COALESCE_MS is not set. */
+const SERVER_DEFAULT_COALESCE_MS = 100;
+const DEFAULT_SUBSCRIBERS = 5_000;
+
+/** SEAT_MAP_COALESCE_MS, which may be 0 (one message per version). */
+function coalesceFromEnv(): number {
+  const raw = process.env.SEAT_MAP_COALESCE_MS;
+  if (!raw) return SERVER_DEFAULT_COALESCE_MS;
+  if (!/^\d+$/.test(raw)) throw new Error(`SEAT_MAP_COALESCE_MS must be a whole number of milliseconds, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+const settings = {
+  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench_fanout',
+  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  port: intFromEnv('BENCH_PORT', 4102),
+  subscribers: intFromEnv('BENCH_SUBSCRIBERS', DEFAULT_SUBSCRIBERS),
+  /** Holds per second, open loop (sent on schedule whatever the answers do), spread evenly. */
+  holdRate: intFromEnv('BENCH_HOLD_RATE', 20),
+  /** Seconds of streaming holds. */
+  durationSeconds: intFromEnv('BENCH_DURATION', 15),
+  /** Each read measurement (at rest, and in the middle of the stream). */
+  readSeconds: intFromEnv('BENCH_READ_SECONDS', 10),
+  readConnections: intFromEnv('BENCH_READ_CONNECTIONS', 32),
+  /** Connections opened at once, each wave after the one before is subscribed. */
+  connectWave: intFromEnv('BENCH_CONNECT_WAVE', 250),
+  /** The server's SEAT_MAP_COALESCE_MS (passed through when set; the server's default otherwise). */
+  coalesceMs: coalesceFromEnv(),
+  coalesceMsSet: Boolean(process.env.SEAT_MAP_COALESCE_MS),
+  /** Warm-up holds before anything is measured (more if some subscriber has not had a message yet). */
+  warmupHolds: 3,
+  readWarmupSeconds: 2,
+  /** How long the subscribers get, after the last hold, to receive the last version. */
+  finalWaitMs: 15_000,
+  /** The bench event: 10 sections × 40 rows × 50 seats, like the demo stadium's 20,000. */
+  ...benchLayout,
+  ...benchSecrets,
+};
+if (settings.readSeconds > settings.durationSeconds) {
+  throw new Error(`BENCH_READ_SECONDS (${settings.readSeconds}) must not exceed BENCH_DURATION (${settings.durationSeconds}): reads run inside the stream`);
+}
+const seatsPerEvent = seatsOf(settings);
+/** At most one connection per subscriber from this one address, with room to spare. */
+const maxConnectionsPerIp = Math.max(20_000, settings.subscribers + 1_000);
+
+const machine = machineInfo();
+const postgresSettings: Record<string, string> = {};
+
+const baseUrl = `http://127.0.0.1:${settings.port}`;
+const wsUrl = `ws://127.0.0.1:${settings.port}/graphql`;
+
+const SUBSCRIPTION = 'subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { eventId fromVersion version changes { seatId ordinal status } } }';
+const READ = 'query($id: ID!) { event(id: $id) { seatMap { version availableCount availability } } }';
+const HOLD_BEST = 'mutation($input: HoldBestAvailableInput!) { holdBestAvailable(input: $input) { id } }';
+
+const signBenchToken = tokenSigner(settings.jwtSecret);
+let nextUser = 0;
+/** A token for a user that has never held anything: `bench-u<n>`. */
+const freshUserToken = () => signBenchToken(`bench-u${nextUser++}`);
+
+// Holds come a few at a time, and none between the warm-up and the stream: idle sockets are closed after 1 s.
+const api = graphqlClient(settings.port, 64, 1_000);
+
+/** The server in its own process, once started (stopped at the end, whatever happens). */
+let server: RunningServer | undefined;
+/** The bench's own connection: versions and the outbox. */
+let sql: pg.Client;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The subscribers' process
+
+class Subscribers {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, { resolve: (answer: ClientsAnswer) => void; reject: (error: Error) => void }>();
+  private exited: string | undefined;
+
+  constructor(onProgress: (connected: number) => void) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'bench/fanout-clients.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (answer: ClientsAnswer) => {
+      if (answer.type === 'progress') return onProgress(answer.connected);
+      const waiter = this.waiting.get(answer.type);
+      this.waiting.delete(answer.type);
+      waiter?.resolve(answer);
+    });
+    this.child.once('exit', (code, signal) => {
+      this.exited = signal ?? `exit code ${code}`;
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(`the subscribers' process exited (${this.exited})`));
+      this.waiting.clear();
+    });
+    // Whatever happens to this process, the subscribers go too.
+    process.once('exit', () => this.kill());
+  }
+
+  /** Sends `request` and resolves with its answer. */
+  request<T extends ClientsRequest['type']>(request: Extract<ClientsRequest, { type: T }>): Promise<Extract<ClientsAnswer, { type: T }>> {
+    if (this.exited) return Promise.reject(new Error(`the subscribers' process exited (${this.exited})`));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(request.type, { resolve: resolve as (answer: ClientsAnswer) => void, reject });
+      this.child.send(request);
+    });
+  }
+
+  /** Closes every connection, then waits (up to 5 s) for the process to exit. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.request({ type: 'close' }).catch(() => {});
+    await Promise.race([exited, sleep(5_000)]);
+    this.kill();
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steps
+
+/** The event's seat-map version now. */
+async function versionOf(eventId: number): Promise<number> {
+  const { rows } = await sql.query<{ version: number }>('SELECT seat_map_version AS version FROM event_inventory WHERE event_id = $1', [eventId]);
+  if (!rows[0]) throw new Error(`event ${eventId} has no inventory row`);
+  return Number(rows[0].version);
+}
+
+const holdInput = (eventId: number) => ({ input: { eventId: `evt_${eventId}`, quantity: 2 } });
+
+/**
+ * Warm-up holds, one at a time, each followed by a wait (up to 5 s) until every subscriber has its delta: the
+ * server sends no acknowledgement of a subscription, so a subscriber is known to be live once a delta reaches it.
+ * Goes on until `warmupHolds` are made and the last one reached every subscriber (at most 20 holds).
+ */
+async function warmUp(eventId: number, subscribers: Subscribers) {
+  const started = performance.now();
+  let holds = 0;
+  let last: Extract<ClientsAnswer, { type: 'waitFor' }> | undefined;
+  while (holds < settings.warmupHolds || (last && last.reached < last.subscribed && holds < 20)) {
+    await api.gqlOk('holdBestAvailable (warm-up)', HOLD_BEST, holdInput(eventId), freshUserToken());
+    holds++;
+    last = await subscribers.request({ type: 'waitFor', version: await versionOf(eventId), timeoutMs: 5_000 });
+  }
+  return { holds, version: last!.version, reached: last!.reached, subscribed: last!.subscribed, ms: Math.round(performance.now() - started) };
+}
+
+interface ReadResult {
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  totalRequests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Seat-map reads of the event (`version availableCount availability`) with autocannon for `seconds`. */
+async function measureReads(eventId: number, seconds: number): Promise<ReadResult> {
+  const { result }: { result: AutocannonResult } = await fire(
+    `${baseUrl}/graphql`,
+    JSON.stringify({ query: READ, variables: { id: `evt_${eventId}` } }),
+    settings.readConnections,
+    seconds,
+  );
+  const totalRequests = Object.values(result.statusCodeStats).reduce((sum, { count }) => sum + Number(count), 0);
+  const read: ReadResult = {
+    requestsPerSecond: result.requests.average,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    latencyMaxMs: result.latency.max,
+    totalRequests,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+  if (read.non2xx || read.errors || read.timeouts) {
+    console.warn(`  WARNING: seat-map reads had ${read.non2xx} non-2xx responses, ${read.errors} errors, ${read.timeouts} timeouts`);
+  }
+  return read;
+}
+
+/**
+ * holdBestAvailable of 2 seats by a fresh user each, sent open loop at BENCH_HOLD_RATE per second for
+ * BENCH_DURATION seconds (each on schedule, whether or not the ones before have been answered); resolves once
+ * every hold is answered.
+ */
+async function streamHolds(eventId: number) {
+  const intervalMs = 1000 / settings.holdRate;
+  const count = Math.round(settings.holdRate * settings.durationSeconds);
+  const latencies: number[] = [];
+  const codes: Record<string, number> = {};
+  const examples: Record<string, string> = {};
+  let maxSendLagMs = 0;
+  const started = performance.now();
+  const answers: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const sent = performance.now();
+    maxSendLagMs = Math.max(maxSendLagMs, sent - due);
+    answers.push(
+      api.gql(HOLD_BEST, holdInput(eventId), freshUserToken()).then(
+        (answer) => {
+          latencies.push(performance.now() - sent);
+          codes[answer.code] = (codes[answer.code] ?? 0) + 1;
+          if (answer.code !== 'OK') examples[answer.code] ??= answer.message ?? '';
+        },
+        (error: Error) => {
+          codes.CLIENT_ERROR = (codes.CLIENT_ERROR ?? 0) + 1;
+          examples.CLIENT_ERROR ??= error.message;
+        },
+      ),
+    );
+  }
+  const sendingSeconds = (performance.now() - started) / 1000;
+  await Promise.all(answers);
+  const seconds = (performance.now() - started) / 1000;
+  return { sent: count, sendingSeconds: round(sendingSeconds, 2), seconds: round(seconds, 2), maxSendLagMs: round(maxSendLagMs), codes, examples, latency: stats(latencies, seconds) };
+}
+
+/** Version → the created_at of its outbox row (ms since the epoch), for every seat-map row of the event. */
+async function commitTimes(eventId: number): Promise<[number, number][]> {
+  const { rows } = await sql.query<{ version: number; at: string }>(
+    `SELECT (payload->>'version')::int AS version, extract(epoch FROM created_at) * 1000 AS at
+       FROM outbox WHERE topic = $1 ORDER BY id`,
+    [`seatMap.${eventId}`],
+  );
+  return rows.map((row) => [Number(row.version), Number(row.at)]);
+}
+
+const mb = (memory: { rssMB: number } | null) => (memory ? `${memory.rssMB} MB` : 'unknown');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  console.log('Onsale real-time (seat-map fan-out) benchmark');
+  console.log(`  BENCH_DATABASE_URL      ${settings.databaseUrl}`);
+  console.log(`  REDIS_URL               ${settings.redisUrl}`);
+  console.log(`  BENCH_PORT              ${settings.port}`);
+  console.log(`  BENCH_SUBSCRIBERS       ${settings.subscribers} WebSockets (graphql-transport-ws), one seatMapChanged each, all on one event, in a process of their own`);
+  console.log(`  BENCH_CONNECT_WAVE      ${settings.connectWave} connections opened at once`);
+  console.log(`  BENCH_HOLD_RATE         ${settings.holdRate} holds/s (holdBestAvailable, quantity 2, a fresh user each), open loop`);
+  console.log(`  BENCH_DURATION          ${settings.durationSeconds} s of holds streaming in (after ${settings.warmupHolds}+ warm-up holds)`);
+  console.log(
+    `  BENCH_READ_SECONDS      ${settings.readSeconds} s of seat-map reads at rest (after ${settings.readWarmupSeconds} s of warm-up) and again in the middle of the stream`,
+  );
+  console.log(`  BENCH_READ_CONNECTIONS  ${settings.readConnections} (autocannon: ${READ})`);
+  console.log(`  SEAT_MAP_COALESCE_MS    ${settings.coalesceMs}${settings.coalesceMsSet ? '' : " (the server's default)"}`);
+  console.log(`  event                   ${seatsPerEvent} seats (${settings.sections} sections × ${settings.rowsPerSection} rows × ${settings.seatsPerRow}), on sale, made through the admin API`);
+  console.log(`  server                  NODE_ENV=production, LOG_LEVEL=warn, SEED_DEMO=always, WS_MAX_CONNECTIONS_PER_IP=${maxConnectionsPerIp}`);
+  console.log('  latency                 commit-to-delivery: received (Date.now() in the subscriber) − created_at of the outbox row of the');
+  console.log("                          message's fromVersion (its oldest change; written just before the commit)");
+
+  const name = await recreateDatabase(settings.databaseUrl, (admin) => readPostgresSettings(admin, machine, postgresSettings));
+  console.log(`created database ${name}`);
+  printMachine(machine, postgresSettings);
+
+  console.log(`starting the server on ${baseUrl} (it migrates and seeds the demo)…`);
+  server = await startServer({
+    baseUrl,
+    readyTimeoutMs: 120_000,
+    env: benchServerEnv(settings, {
+      WS_MAX_CONNECTIONS_PER_IP: String(maxConnectionsPerIp),
+      ...(settings.coalesceMsSet ? { SEAT_MAP_COALESCE_MS: String(settings.coalesceMs) } : {}),
+    }),
+  });
+  console.log(`server ready (pid ${server.pid})`);
+
+  sql = new pg.Client({ connectionString: settings.databaseUrl, application_name: 'bench-fanout' });
+  await sql.connect();
+  let subscribers: Subscribers | undefined;
+  try {
+    const events = new BenchEvents(api, { adminToken: signBenchToken('bench-admin', true), title: 'Fanout Bench', layout: settings });
+    await events.createVenue();
+    const eventId = await events.create('#1');
+    console.log(`event evt_${eventId}: ${seatsPerEvent} seats, made in ${events.creationMs.toFixed(0)} ms`);
+    await api.gqlOk('seatMap read', READ, { id: `evt_${eventId}` });
+    const rssAtRest = await memoryOf(server.pid);
+    console.log(`server RSS at rest: ${mb(rssAtRest)}`);
+
+    // Subscribers
+    console.log(`\nopening ${settings.subscribers} subscriptions, ${settings.connectWave} at a time…`);
+    let reported = 0;
+    subscribers = new Subscribers((connected) => {
+      if (connected - reported >= 1_000 || connected === settings.subscribers) console.log(`  ${(reported = connected)} connected`);
+    });
+    const connect = await subscribers.request({
+      type: 'connect',
+      url: wsUrl,
+      subscribers: settings.subscribers,
+      wave: settings.connectWave,
+      query: SUBSCRIPTION,
+      variables: { eventId: `evt_${eventId}` },
+    });
+    console.log(`  ${connect.connected} subscribed in ${(connect.ms / 1000).toFixed(1)} s${connect.failed ? `; ${connect.failed} FAILED: ${JSON.stringify(connect.failures)}` : ''}`);
+    const warmup = await warmUp(eventId, subscribers);
+    console.log(`  warm-up: ${warmup.holds} holds; ${warmup.reached} of ${warmup.subscribed} subscribers had version ${warmup.version} (${warmup.ms} ms)`);
+    if (warmup.reached < warmup.subscribed) console.warn(`  WARNING: ${warmup.subscribed - warmup.reached} subscribers did not have the last warm-up delta`);
+    const rssConnected = await memoryOf(server.pid);
+    const perSubscriberKB = rssAtRest && rssConnected ? round(((rssConnected.rssMB - rssAtRest.rssMB) * 1024) / settings.subscribers) : NaN;
+    console.log(`server RSS with ${connect.connected} subscribers: ${mb(rssConnected)} (${perSubscriberKB} KB more per subscriber)`);
+
+    // Reads at rest: subscribers connected, no holds.
+    process.stdout.write(`\nseat-map reads at rest: warming up ${settings.readWarmupSeconds} s… `);
+    await measureReads(eventId, settings.readWarmupSeconds);
+    process.stdout.write(`measuring ${settings.readSeconds} s… `);
+    const readsAtRest = await measureReads(eventId, settings.readSeconds);
+    console.log(`${readsAtRest.requestsPerSecond.toFixed(0)} req/s, p50 ${readsAtRest.latencyP50Ms} ms, p99 ${readsAtRest.latencyP99Ms} ms`);
+
+    // The stream, with the same reads in its middle.
+    const rssBeforeStream = await memoryOf(server.pid);
+    console.log(`server RSS after the reads at rest: ${mb(rssBeforeStream)}`);
+    const fromVersion = await versionOf(eventId);
+    console.log(`\nstreaming ${settings.holdRate} holds/s for ${settings.durationSeconds} s from version ${fromVersion}; reads from ${(settings.durationSeconds - settings.readSeconds) / 2} s in…`);
+    const holdsDone = streamHolds(eventId);
+    await sleep(((settings.durationSeconds - settings.readSeconds) / 2) * 1000);
+    const readsDuring = await measureReads(eventId, settings.readSeconds);
+    console.log(`  reads during the stream: ${readsDuring.requestsPerSecond.toFixed(0)} req/s, p50 ${readsDuring.latencyP50Ms} ms, p99 ${readsDuring.latencyP99Ms} ms`);
+    const holds = await holdsDone;
+    const finalVersion = await versionOf(eventId);
+    const holdsOk = holds.codes.OK ?? 0;
+    console.log(
+      `  holds: ${holds.sent} sent in ${holds.sendingSeconds} s (latest ${holds.maxSendLagMs} ms behind schedule), all answered after ${holds.seconds} s; ` +
+        `${Object.entries(holds.codes).map(([code, count]) => `${code} ${count}`).join(', ')}; p50 ${holds.latency.p50Ms} ms, p99 ${holds.latency.p99Ms} ms`,
+    );
+    if (holdsOk < holds.sent) console.warn(`  WARNING: holds that failed: ${JSON.stringify(holds.examples)}`);
+    const last = await subscribers.request({ type: 'waitFor', version: finalVersion, timeoutMs: settings.finalWaitMs });
+    console.log(`  final version ${finalVersion}: ${last.reached} of ${settings.subscribers} subscribers had it ${last.ms} ms after the last hold's answer (${last.open} still open)`);
+    const rssEnd = await memoryOf(server.pid);
+
+    const commits = await commitTimes(eventId);
+    const { report } = await subscribers.request({ type: 'report', after: fromVersion, final: finalVersion, commits });
+    await subscribers.close();
+
+    // Results
+    const streamSeconds = holds.seconds;
+    const deltas = finalVersion - fromVersion;
+    const latency = report.latencyOldest;
+    const readRatio = readsAtRest.requestsPerSecond > 0 ? readsDuring.requestsPerSecond / readsAtRest.requestsPerSecond : 0;
+    const missing = connect.failed + report.clientsMissingDeltas;
+    const summary = {
+      holdsPerSecond: round(holdsOk / streamSeconds),
+      deltasPerSecond: round(deltas / streamSeconds),
+      messagesPerSecond: round(report.messages / streamSeconds),
+      messagesPerSubscriberPerSecond: round(report.messages / Math.max(1, report.clients) / streamSeconds, 2),
+      changesPerMessage: round(report.changes / Math.max(1, report.messages), 2),
+      readRatio: round(readRatio, 3),
+    };
+    console.log('\n| measure | value |');
+    console.log('|---|---|');
+    console.log(`| subscribers | ${connect.connected} of ${settings.subscribers} (one event) |`);
+    console.log(
+      `| server RSS | ${mb(rssAtRest)} at rest, ${mb(rssConnected)} subscribed, ${mb(rssBeforeStream)} after the reads at rest, ` +
+        `${mb(rssEnd)} at the end (peak ${rssEnd?.peakMB ?? '?'} MB) |`,
+    );
+    console.log(`| holds/s | ${summary.holdsPerSecond} (${holdsOk} OK of ${holds.sent}; p50 ${holds.latency.p50Ms} ms, p99 ${holds.latency.p99Ms} ms) |`);
+    console.log(`| seat-map versions (deltas)/s | ${summary.deltasPerSecond} (${deltas}: versions ${fromVersion + 1}–${finalVersion}) |`);
+    console.log(
+      `| messages delivered/s, all subscribers | ${summary.messagesPerSecond} (${report.messages}; ${summary.messagesPerSubscriberPerSecond}/s each, ` +
+        `${summary.changesPerMessage} seat changes per message) |`,
+    );
+    console.log(`| commit-to-delivery p50 / p99 / max | ${latency.p50Ms} / ${latency.p99Ms} / ${latency.maxMs} ms (oldest change of each message) |`);
+    console.log(`| newest change to delivery p50 / p99 | ${report.latencyNewest.p50Ms} / ${report.latencyNewest.p99Ms} ms (without the coalescing wait) |`);
+    console.log(`| gaps | ${report.gaps} (${report.versionsMissed} versions missed, ${report.overlaps} overlaps) at ${report.clientsWithGaps} subscribers |`);
+    console.log(
+      `| subscribers missing deltas | ${missing} (${connect.failed} failed to connect, ${report.clientsShortOfFinal} short of the final version, ` +
+        `${Object.values(report.closed).reduce((sum, count) => sum + count, 0)} closed early) |`,
+    );
+    console.log(`| seat-map reads at rest | ${readsAtRest.requestsPerSecond.toFixed(0)} req/s (p50 ${readsAtRest.latencyP50Ms} ms, p99 ${readsAtRest.latencyP99Ms} ms) |`);
+    console.log(`| seat-map reads during the stream | ${readsDuring.requestsPerSecond.toFixed(0)} req/s (p50 ${readsDuring.latencyP50Ms} ms, p99 ${readsDuring.latencyP99Ms} ms) |`);
+    console.log(`| reads during / at rest | ${(readRatio * 100).toFixed(1)}% |`);
+    console.log(`subscribers' process: ${report.rssMB} MB RSS${report.errorMessages ? `; ${report.errorMessages} error messages, first: ${report.firstError}` : ''}`);
+    if (report.unknownVersions) console.warn(`WARNING: ${report.unknownVersions} messages named a version with no outbox row`);
+    if (Object.keys(report.closed).length) console.warn(`WARNING: subscribers closed early, by close code: ${JSON.stringify(report.closed)}`);
+
+    const targets: Target[] = [
+      { target: `commit-to-delivery p99 < 250 ms at ${settings.subscribers} subscribers`, value: `${latency.p99Ms} ms`, met: latency.count > 0 && latency.p99Ms < 250 },
+      {
+        target: 'no delta missing at any subscriber',
+        value: `${missing} subscribers missing deltas, ${report.gaps} gaps`,
+        met: missing === 0 && report.gaps === 0 && latency.count > 0,
+      },
+      { target: 'seat-map reads during the stream >= 70% of reads at rest', value: `${(readRatio * 100).toFixed(1)}%`, met: readRatio >= 0.7 },
+    ];
+    printTargets(targets);
+
+    const suffix = settings.subscribers === DEFAULT_SUBSCRIBERS ? '' : `-${settings.subscribers}`;
+    await writeResults(`fanout-${machine.date.slice(0, 10)}${suffix}.json`, {
+      settings: { ...settings, jwtSecret: undefined, webhookSecret: undefined, seatsPerEvent, maxConnectionsPerIp },
+      machine,
+      postgresSettings,
+      serverMemory: { atRest: rssAtRest, subscribed: rssConnected, beforeStream: rssBeforeStream, atEnd: rssEnd, perSubscriberKB },
+      connect,
+      warmup,
+      holds,
+      versions: { from: fromVersion, final: finalVersion, deltas },
+      summary,
+      subscribers: report,
+      finalDelivery: last,
+      reads: { atRest: readsAtRest, duringStream: readsDuring },
+      targets,
+    });
+    return 0;
+  } finally {
+    subscribers?.kill();
+    await sql.end();
+  }
+}
+
+await runBenchmark(main, () => api.agent.destroy());
