@@ -43,6 +43,8 @@ export interface Context {
   loaders: Loaders;
   /** Seat objects this operation has listed so far (bounded per request, see chargeListedSeats). */
   listedSeats: number;
+  /** A WebSocket subscription's own way out: sends a `next` message whose payload is already JSON. */
+  sendNext?: (payloadJson: Buffer) => void;
 }
 
 /** A fresh context for one operation by `caller`. */

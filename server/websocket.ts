@@ -15,13 +15,13 @@ import {
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
 import { resolveCaller } from './auth.js';
 import { createContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
 import type { InFlight } from './inflight.js';
-import { publicPayloads } from '../subscriptions/stream.js';
+import { createStream, publicPayloads, type StreamIterator } from '../subscriptions/stream.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Valid documents by their text: thousands of clients subscribing with the same query parse and validate it once. */
@@ -74,30 +74,71 @@ function mapSource<T, R>(source: AsyncIterable<T>, map: (value: T) => Promise<R>
   } as AsyncGenerator<R>;
 }
 
+const isDivertible = (source: AsyncIterable<unknown>): source is StreamIterator<unknown> =>
+  typeof (source as Partial<StreamIterator<unknown>>).divert === 'function';
+
+/** A shared execution result and, once asked for, its JSON. */
+interface SharedResult {
+  result: Promise<ExecutionResult>;
+  json?: Buffer;
+}
+
 /**
- * graphql-js's `subscribe`, except that a public payload (one every subscriber gets, see publicPayloads) is
- * executed once per document and variables, however many subscribers share them: 5,000 watchers of one event
- * cost one execution per change, not 5,000.
+ * graphql-js's `subscribe`, made cheap for broadcasts. A public payload (one every subscriber gets, see
+ * publicPayloads) is executed once per document and variables, however many subscribers share them, and turned
+ * into JSON once; each subscriber's socket then gets that JSON inside its own `next` frame, written directly
+ * rather than through graphql-ws's per-subscriber serialisation. 5,000 watchers of one event cost one execution
+ * and one serialisation per change, plus a frame each. Anything else (a result with errors, a payload that
+ * depends on the caller) goes through graphql-ws as usual.
  */
 function createSharedSubscribe() {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
-  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  const shared = new WeakMap<object, Map<string, SharedResult>>();
   return async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
     let documentId = documentIds.get(args.document);
     if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
     const key = `${documentId}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
-    return mapSource(source, (payload: unknown) => {
-      const run = () => Promise.resolve(execute({ ...args, rootValue: payload }));
-      if (typeof payload !== 'object' || payload === null || !publicPayloads.has(payload)) return run();
-      let byOperation = results.get(payload);
-      if (!byOperation) results.set(payload, (byOperation = new Map()));
-      let result = byOperation.get(key);
-      if (!result) byOperation.set(key, (result = run()));
-      return result;
+    const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload }));
+    const sharedOf = (payload: object): SharedResult => {
+      let byOperation = shared.get(payload);
+      if (!byOperation) shared.set(payload, (byOperation = new Map()));
+      let entry = byOperation.get(key);
+      if (!entry) byOperation.set(key, (entry = { result: run(payload) }));
+      return entry;
+    };
+    const isPublic = (payload: unknown): payload is object => typeof payload === 'object' && payload !== null && publicPayloads.has(payload);
+
+    const sendNext = (args.contextValue as Context).sendNext;
+    if (!sendNext || !isDivertible(source)) return mapSource(source, (payload) => (isPublic(payload) ? sharedOf(payload).result : run(payload)));
+    // Values come in order and each is executed synchronously (no resolver of a broadcast awaits), so the
+    // frames leave in order too.
+    const others = createStream<ExecutionResult>(() => void source.return?.());
+    source.divert((payload) => {
+      if (!isPublic(payload)) return void run(payload).then(others.push);
+      const entry = sharedOf(payload);
+      void entry.result.then((result) => {
+        if (result.errors) return others.push(result);
+        sendNext((entry.json ??= Buffer.from(JSON.stringify(result))));
+      });
     });
+    return others.iterator;
+  };
+}
+
+/** A socket that has this much waiting to be sent is not reading: it is dropped rather than buffered without end. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/** Writes `next` frames whose payload is already JSON straight to a socket (see createSharedSubscribe). */
+function directNext(socket: WebSocket, id: string): (payloadJson: Buffer) => void {
+  const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  const tail = Buffer.from('}');
+  return (payloadJson) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return void socket.terminate();
+    socket.send(Buffer.concat([head, payloadJson, tail]), { binary: false });
   };
 }
 
@@ -124,33 +165,19 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
       accept(true);
     },
   });
-  // Keep-alive: a socket that has not answered the last ping by the next one is gone (a phone that lost its
-  // network sends no close); terminating it ends its subscriptions and their pub/sub subscriptions.
-  const alive = new WeakSet<object>();
   wss.on('connection', (socket, req) => {
     const ip = req.socket.remoteAddress ?? 'unknown';
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
     socket.once('close', () => {
       const count = (perIp.get(ip) ?? 1) - 1;
       if (count) perIp.set(ip, count);
       else perIp.delete(ip);
     });
   });
-  const keepAlive = setInterval(() => {
-    for (const socket of wss.clients) {
-      if (!alive.has(socket)) {
-        socket.terminate();
-        continue;
-      }
-      alive.delete(socket);
-      socket.ping();
-    }
-  }, limits.keepAliveMs);
-  keepAlive.unref();
 
-  const server = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+  // graphql-ws pings every keepAliveMs and drops a socket that has not answered within as long (a phone that
+  // lost its network sends no close); dropping it ends its subscriptions and their pub/sub subscriptions.
+  const server = useServer<Record<string, unknown> | undefined, { caller?: Caller; socket: WebSocket }>(
     {
       schema,
       execute: (args) => inFlight.track(() => execute(args)),
@@ -182,7 +209,7 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
         }
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
-      context: (ctx) => createContext(services, ctx.extra.caller ?? anonymous, randomUUID()),
+      context: (ctx, id) => ({ ...createContext(services, ctx.extra.caller ?? anonymous, randomUUID()), sendNext: directNext(ctx.extra.socket, id) }),
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors) return;
         // Execution errors have a path; one without is about the request itself (its variables). A domain error
@@ -199,12 +226,10 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
       },
     },
     wss,
+    limits.keepAliveMs,
   );
   /** Closes every WebSocket with 1001 (going away) and stops accepting new ones. */
   return {
-    close: async () => {
-      clearInterval(keepAlive);
-      await server.dispose();
-    },
+    close: async () => void (await server.dispose()),
   };
 }
