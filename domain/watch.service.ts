@@ -45,9 +45,11 @@ function watchRecord<T>(
   let last = stateOf(first);
   let cancelTimers = also?.(first, () => refresh()) ?? (() => {});
   let reading = Promise.resolve();
+  let closed = false;
   const messages = deps.pubsub.subscribe<unknown>(topic);
   const stopReconnect = deps.pubsub.onReconnect(() => refresh());
   const stream = createStream<T>(() => {
+    closed = true;
     cancelTimers();
     stopReconnect();
     void messages.return?.();
@@ -55,7 +57,8 @@ function watchRecord<T>(
   function refresh() {
     reading = reading.then(async () => {
       const record = await read().catch(() => null);
-      if (!record || stateOf(record) === last) return;
+      // A read under way when the client left must not set new timers for nobody.
+      if (closed || !record || stateOf(record) === last) return;
       last = stateOf(record);
       cancelTimers();
       cancelTimers = also?.(record, () => refresh()) ?? (() => {});
