@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Stops and restarts the local Redis server: every other user of it would see the outage. */
+const REDIS_RESTART = 'tests/redis-restart.test.ts';
 
 export default defineConfig({
   resolve: {
@@ -7,12 +10,35 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/helpers/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own database; failures name what broke, so no retries that could hide a race.
     retry: 0,
+    // Two projects, run one after the other (sequence.groupOrder: lowest first; a project waits for the one
+    // before it to finish): every test file in parallel, then the Redis restart alone, with nothing else running
+    // that could see Redis go away. `npm test` and `npx vitest run <file>` run either as before. Each project
+    // runs the global setup (its own template database).
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'onsale',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, REDIS_RESTART],
+          globalSetup: ['tests/helpers/global-setup.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'redis-restart',
+          include: [REDIS_RESTART],
+          globalSetup: ['tests/helpers/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -30,6 +30,10 @@ export interface TestServer {
   /** A graphql-ws client on this server, with `connectionParams` as the connection_init payload. */
   ws(connectionParams?: Record<string, unknown>): Client;
   token(sub: string, admin?: boolean): Promise<string>;
+  /** Postgres mode: the URL of this server's own database, for another instance (or a test) to share it. */
+  databaseUrl?: string;
+  /** Postgres mode: the Redis channel prefix this server publishes and subscribes under. */
+  redisPrefix?: string;
   stop(): Promise<void>;
 }
 
@@ -57,7 +61,8 @@ export async function startTestServer(mode: Mode, env: Record<string, string> = 
       done();
     },
   });
-  const app = await startApp(config, { log: pino({ level: 'debug' }, sink), redisPrefix: `test:${database}:` });
+  const redisPrefix = `test:${database}:`;
+  const app = await startApp(config, { log: pino({ level: 'debug' }, sink), redisPrefix });
   const clients: Client[] = [];
   return {
     app,
@@ -85,6 +90,7 @@ export async function startTestServer(mode: Mode, env: Record<string, string> = 
       return client;
     },
     token: (sub, admin = false) => signToken(config.jwtSecret, sub, { admin }),
+    ...(mode === 'postgres' && { databaseUrl: config.databaseUrl, redisPrefix }),
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
       await app.stop();
