@@ -3,18 +3,16 @@ import type { Database, Queryable } from './db.js';
 /**
  * Runs pieces of work that share a key (an event) together, in one transaction that starts with a prologue
  * over all of them; the pieces run concurrently and may share work through the prologue's context. A piece must
- * throw before it writes, or write in one statement: a piece that throws fails alone (it wrote nothing); a
- * statement that fails aborts the transaction, and then every piece fails.
+ * throw before it writes, or write in one statement: a piece that throws fails alone (it wrote nothing), and at
+ * once; a statement that fails aborts the transaction, and then every piece fails.
  */
 export interface TransactionBatcher<C> {
   /**
    * Runs `work` in a transaction shared with the other work submitted for `key` meanwhile; `tag` goes to the
-   * prologue. While the work waits for its turn, `refusal` may answer it without a transaction: it is asked when
-   * the work's batch starts and whenever `recheck(key)` is called, and an error it returns fails the work.
+   * prologue. If the work waited for its turn, `refusal` may answer it without a transaction: it is asked when
+   * the work's batch starts, and an error it returns fails the work.
    */
   run<T>(key: number, tag: string, work: (tx: Queryable, context: C) => Promise<T>, refusal?: () => Error | undefined): Promise<T>;
-  /** Asks the refusals of the work waiting for `key` again (something they depend on changed). */
-  recheck(key: number): void;
 }
 
 interface Job<C> {
@@ -57,8 +55,17 @@ export function createTransactionBatcher<C>(
         outcomes = await db.transaction(async (tx) => {
           const context = await prologue(tx, key, batch.map((job) => job.tag));
           // The pieces run concurrently; their statements queue on the one connection, in the order they are sent.
+          // A piece that fails on its own (it wrote nothing) is answered at once rather than after the commit.
           const results: Outcome[] = await Promise.all(
-            batch.map((job) => job.work(tx, context).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))),
+            batch.map((job) =>
+              job.work(tx, context).then(
+                (value) => ({ ok: true as const, value }),
+                (error: unknown) => {
+                  if (!isDatabaseError(error)) job.reject(error);
+                  return { ok: false as const, error };
+                },
+              ),
+            ),
           );
           // A failed statement aborted the transaction: fail it (and every piece) rather than commit nothing.
           const failed = results.find((outcome) => !outcome.ok && isDatabaseError(outcome.error));
@@ -88,10 +95,6 @@ export function createTransactionBatcher<C>(
         queues.set(key, fresh);
         void drain(key, fresh);
       });
-    },
-    recheck(key) {
-      const queue = queues.get(key);
-      if (queue) refuseWaiting(queue);
     },
   };
 }

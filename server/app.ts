@@ -75,7 +75,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     seatMaps,
     eventBatcher: createEventBatcher(db),
     payments,
-    holdWrites: createHoldWriter(db, seatMaps),
+    holdWrites: createHoldWriter(db),
     seatStatuses: createSeatStatusBatcher(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());

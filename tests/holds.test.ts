@@ -129,6 +129,23 @@ describe.each(modes)('holds (%s)', (mode) => {
       expect(await seatCounts(server, event.eventId)).toMatchObject({ held: 2 });
     });
 
+    it('refuses a seat another request is claiming at that moment, and lets go of seats whose hold failed', async () => {
+      const event = await createOnSaleEvent(server, TWO_SECTIONS, { maxTicketsPerUser: 2 });
+      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => server.token(`claimer-${i}`)));
+      ok(await hold(event, [0, 1]));
+      // Twenty at once for the same seat: one holds it, the others are told it is taken, naming it.
+      const answers = await Promise.all(tokens.map((token) => hold(event, [7], token)));
+      expect(answers.filter((answer) => !answer.errors)).toHaveLength(1);
+      for (const answer of answers.filter((a) => a.errors)) {
+        expect(codes(answer)).toEqual(['SEAT_UNAVAILABLE']);
+        expect(answer.errors![0]!.extensions!.seatIds).toEqual([event.seatId(7)]);
+      }
+      // Alice is at her limit: her hold fails, and the seats it asked for are free to the next request at once.
+      expect(codes(await hold(event, [2, 3]))).toEqual(['LIMIT_EXCEEDED']);
+      ok(await hold(event, [2, 3], bob));
+      expect(await seatCounts(server, event.eventId)).toMatchObject({ held: 5 });
+    });
+
     it('answers NOT_FOUND for an unknown event, BAD_USER_INPUT for a malformed one, UNAUTHENTICATED when anonymous', async () => {
       expect(codes(await server.gql(HOLD_SEATS, { input: { eventId: 'evt_99999', seatIds: ['seat_99999_0'] } }, alice))).toEqual(['NOT_FOUND']);
       expect(codes(await server.gql(HOLD_SEATS, { input: { eventId: 'ven_1', seatIds: ['seat_1_0'] } }, alice))).toEqual(['BAD_USER_INPUT']);

@@ -44,7 +44,7 @@ interface LogLike {
 export interface BookingDeps {
   db: Database;
   /** Told of the seats a cancellation frees, so that this instance offers them again at once. */
-  seatMaps: Pick<SeatMapCache, 'markFree'>;
+  seatMaps: Pick<SeatMapCache, 'learnTaken'>;
   payments: PaymentProvider;
   log: LogLike;
   config: { paymentHoldExtensionSeconds: number; paymentWebhookSecret: string };
@@ -157,7 +157,6 @@ export async function settleCharge(deps: BookingDeps, bookingId: string, outcome
     return applyOutcome(tx, current, outcome);
   });
   if (!booking) throw new NotFoundError('Booking');
-  if (booking.status === 'REFUNDED') deps.seatMaps.markFree(booking.eventId, booking.ordinals);
   if (booking.refundStatus === 'due') await refund(deps, booking);
   return booking;
 }
@@ -239,7 +238,7 @@ export async function cancelBooking(deps: BookingDeps, caller: Caller, id: strin
     await insertOutbox(tx, [bookingMessage(refunded)]);
     return refunded;
   });
-  if (booking.status === 'REFUNDED') deps.seatMaps.markFree(booking.eventId, booking.ordinals);
+  if (booking.status === 'REFUNDED') deps.seatMaps.learnTaken(booking.eventId, booking.ordinals, 0);
   if (booking.refundStatus === 'due') await refund(deps, booking);
   return booking;
 }

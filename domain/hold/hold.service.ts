@@ -69,50 +69,56 @@ export interface HoldWriter extends TransactionBatcher<HoldBatch> {
    * other reason to refuse, such as a sale that is over, comes first).
    */
   onSale(eventId: number): boolean;
+  /**
+   * Marks these seats as being claimed by one request of this instance, as a row lock would, unless another
+   * request of this instance is claiming some of them: then it marks nothing and `taken` lists those. `done`
+   * ends the claim.
+   */
+  claim(eventId: number, ordinals: readonly number[]): { taken: number[]; done: () => void };
 }
 
-/** How long seats this instance is claiming count as taken here, unless the claim's delta comes first. */
-const CLAIMING_MS = 1_000;
 /** How long a batch's finding that an event is on sale is trusted for refusing holds without a batch. */
 const ON_SALE_KNOWN_MS = 1_000;
 
-/**
- * The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all.
- * With `seatMaps`, the seats a batch has locked to claim count as taken on this instance at once, and the holds
- * waiting for the next batch that want them are refused without waiting.
- */
-export function createHoldWriter(db: Database, seatMaps?: Pick<SeatMapCache, 'markClaiming'>): HoldWriter {
+/** The hold writer of a database: each batch first locks its owners' tickets and reads the event, once for all. */
+export function createHoldWriter(db: Database): HoldWriter {
   /** Until when each event was last seen on sale by a batch (ms since the epoch). */
   const onSaleUntil = new Map<number, number>();
+  /** Per event, the seats requests of this instance are claiming, each by its claim. */
+  const claims = new Map<number, Map<number, object>>();
   const batcher = createTransactionBatcher(db, async (tx, eventId, owners) => {
     const event = await lockHoldEvent(tx, eventId, owners);
     if (event && !saleRefusal(event)) onSaleUntil.set(eventId, Date.now() + ON_SALE_KNOWN_MS);
     else onSaleUntil.delete(eventId);
-    return openBatch(tx, eventId, event, (ordinals, soldOut) => {
-      if (soldOut) onSaleUntil.delete(eventId);
-      if (!seatMaps) return;
-      seatMaps.markClaiming(eventId, ordinals, Date.now() + CLAIMING_MS);
-      batcher.recheck(eventId);
-    });
+    return openBatch(tx, eventId, event, () => onSaleUntil.delete(eventId));
   });
-  return { ...batcher, onSale: (eventId) => (onSaleUntil.get(eventId) ?? 0) > Date.now() };
+  return {
+    ...batcher,
+    onSale: (eventId) => (onSaleUntil.get(eventId) ?? 0) > Date.now(),
+    claim(eventId, ordinals) {
+      let claimed = claims.get(eventId);
+      if (!claimed) claims.set(eventId, (claimed = new Map()));
+      const seats = claimed;
+      const taken = ordinals.filter((ordinal) => seats.has(ordinal));
+      if (taken.length) return { taken, done: () => {} };
+      const mine = {};
+      for (const ordinal of ordinals) seats.set(ordinal, mine);
+      const done = () => {
+        for (const ordinal of ordinals) if (seats.get(ordinal) === mine) seats.delete(ordinal);
+        if (!seats.size && claims.get(eventId) === seats) claims.delete(eventId);
+      };
+      return { taken, done };
+    },
+  };
 }
 
-/**
- * The batch of one event. `onClaiming` hears of the seats it has locked and is about to claim, and whether they
- * are the last ones available.
- */
-function openBatch(
-  tx: Queryable,
-  eventId: number,
-  event: DbHoldEvent | null,
-  onClaiming: (ordinals: number[], soldOut: boolean) => void,
-): HoldBatch {
+/** The batch of one event. `onSoldOut` hears when the seats it is about to claim are the last ones available. */
+function openBatch(tx: Queryable, eventId: number, event: DbHoldEvent | null, onSoldOut: () => void): HoldBatch {
   /** What is left to sell, as this batch claims seats. */
   let available = event?.availableCount ?? 0;
   const claiming = (ordinals: number[]) => {
     available -= ordinals.length;
-    onClaiming(ordinals, available <= 0);
+    if (available <= 0) onSoldOut();
   };
   let turn: Promise<unknown> = Promise.resolve();
   let waiting: { hold: NewHold; resolve: (result: ClaimResult) => void; reject: (error: unknown) => void }[] = [];
@@ -130,11 +136,13 @@ function openBatch(
         if (!taken.length) hold.ordinals.forEach((ordinal) => free.delete(ordinal));
         return taken;
       });
+      // The refused learn it now; the others once their claim is written.
+      requests.forEach((r, i) => results[i]!.length && r.resolve({ hold: null, taken: results[i]! }));
       const winners = requests.filter((_, i) => !results[i]!.length).map((r) => r.hold);
       if (winners.length) claiming(winners.flatMap((hold) => hold.ordinals));
       const holds = winners.length ? await claimLockedSeats(tx, eventId, event!.holdDurationSeconds, winners) : [];
       const byId = new Map(holds.map((hold) => [hold.id, hold]));
-      requests.forEach((r, i) => r.resolve(results[i]!.length ? { hold: null, taken: results[i]! } : { hold: byId.get(r.hold.id)!, taken: [] }));
+      requests.forEach((r, i) => !results[i]!.length && r.resolve({ hold: byId.get(r.hold.id)!, taken: [] }));
     } catch (error) {
       for (const r of requests) r.reject(error);
     }
@@ -228,7 +236,7 @@ function pickFrom(window: readonly DbFreeSeat[], request: BestRequest, seatsPerR
 /** What holds need: the hold writer and the seat-map cache. (Services has them.) */
 export interface HoldDeps {
   holdWrites: HoldWriter;
-  seatMaps: Pick<SeatMapCache, 'knownTaken'>;
+  seatMaps: Pick<SeatMapCache, 'knownTaken' | 'learnTaken'>;
 }
 
 /**
@@ -270,20 +278,35 @@ export async function holdSeats(
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', input.eventId, 'input.eventId');
   const ordinals = seatOrdinals(eventId, input.seatIds);
-  // The rush's commonest answer, given without a transaction: these seats were taken a moment ago.
-  const refusal = () => {
+  // The rush's commonest answer, given without a transaction: these seats were taken a moment ago (the deltas
+  // say so), or another request here is claiming them right now (as NOWAIT would find their rows locked).
+  const refusal = (alsoTaken: readonly number[] = []) => {
     if (!holdWrites.onSale(eventId)) return undefined;
-    const taken = seatMaps.knownTaken(eventId, ordinals, Date.now() + KNOWN_TAKEN_MARGIN_MS);
+    const known = seatMaps.knownTaken(eventId, ordinals, Date.now() + KNOWN_TAKEN_MARGIN_MS);
+    const taken = ordinals.filter((ordinal) => known.includes(ordinal) || alsoTaken.includes(ordinal));
     return taken.length ? seatsUnavailable(eventId, taken) : undefined;
   };
-  const refused = refusal();
-  if (refused) throw refused;
+  const claim = holdWrites.claim(eventId, ordinals);
+  const refused = refusal(claim.taken);
+  if (refused) {
+    claim.done();
+    // Let the I/O that is ready (commits under way) go first: under a flood of refusals they would starve.
+    await new Promise((resolve) => setImmediate(resolve));
+    throw refused;
+  }
   const work = async (_tx: Queryable, batch: HoldBatch) => {
     if (batch.event) checkSeatsExist(eventId, ordinals, batch.event.capacity, input.seatIds);
     const { undo } = reserve(batch, owner, ordinals.length, input.admissionToken);
     return claimed(eventId, await batch.claim({ id: randomUUID(), eventId, owner, ordinals }), undo);
   };
-  return holdWrites.run(eventId, owner, work, refusal);
+  try {
+    const hold = await holdWrites.run(eventId, owner, work, () => refusal());
+    // Held here from now on, before the delta says so.
+    seatMaps.learnTaken(eventId, hold.ordinals, hold.expiresAt.getTime());
+    return hold;
+  } finally {
+    claim.done();
+  }
 }
 
 /**
@@ -379,7 +402,7 @@ export async function holdsOfCaller(db: Database, caller: Caller, eventId: strin
  * paid for, or once released, expired or converted.
  */
 export async function releaseHold(
-  { db, seatMaps }: { db: Database; seatMaps: Pick<SeatMapCache, 'markFree'> },
+  { db, seatMaps }: { db: Database; seatMaps: Pick<SeatMapCache, 'learnTaken'> },
   caller: Caller,
   id: string,
 ): Promise<DbHold> {
@@ -396,7 +419,7 @@ export async function releaseHold(
     return released;
   });
   // Free here at once; other instances hear of it from the delta.
-  seatMaps.markFree(released.eventId, released.ordinals);
+  seatMaps.learnTaken(released.eventId, released.ordinals, 0);
   return released;
 }
 

@@ -65,12 +65,10 @@ export interface SeatMapCache {
    */
   knownTaken(eventId: number, ordinals: readonly number[], until: number): number[];
   /**
-   * Notes that a transaction of this instance has locked these seats to claim them: they count as taken until
-   * `until` (ms since the epoch), or until a delta says otherwise.
+   * Notes what a committed transaction of this instance did to these seats, before its delta comes: taken until
+   * `until` (ms since the epoch; Infinity when booked), or free (0).
    */
-  markClaiming(eventId: number, ordinals: readonly number[], until: number): void;
-  /** Notes that a transaction of this instance has freed these seats (committed): no longer known to be taken. */
-  markFree(eventId: number, ordinals: readonly number[]): void;
+  learnTaken(eventId: number, ordinals: readonly number[], until: number): void;
   /**
    * Drops what this instance knows of the event's availability; the next read rebuilds it. For a change made
    * behind the deltas' back: a hold's expiry moved earlier by hand (deltas only report status changes).
@@ -140,7 +138,7 @@ async function buildAvailabilities(db: Database, eventIds: readonly number[]): P
 }
 
 /**
- * A cached snapshot, kept current by deltas. `takenUntil` is what the deltas (and this instance's own claims) said
+ * A cached snapshot, kept current by deltas. `takenUntil` is what the deltas (and this instance's own frees) said
  * of each seat (0: nothing); one array per event, shared by its snapshots and updated in place.
  */
 interface LiveAvailability extends Availability {
@@ -271,14 +269,9 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     forget(eventId) {
       snapshots.delete(eventId);
     },
-    markFree(eventId, ordinals) {
+    learnTaken(eventId, ordinals, until) {
       const takenUntil = snapshots.get(eventId)?.takenUntil;
-      if (takenUntil) for (const ordinal of ordinals) if (ordinal < takenUntil.length) takenUntil[ordinal] = 0;
-    },
-    markClaiming(eventId, ordinals, until) {
-      const takenUntil = snapshots.get(eventId)?.takenUntil;
-      if (!takenUntil) return;
-      for (const ordinal of ordinals) if (ordinal < takenUntil.length) takenUntil[ordinal] = Math.max(takenUntil[ordinal]!, until);
+      if (takenUntil) for (const ordinal of ordinals) if (ordinal < takenUntil.length) takenUntil[ordinal] = until;
     },
     get rebuilds() {
       return rebuilds;
