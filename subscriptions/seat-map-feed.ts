@@ -146,30 +146,22 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     }
   }
 
-  const feedOf = (eventId: number) => {
+  /** Adds a listener to one of the event's sets (the feed starts with its first); returns how to take it out. */
+  function join<L>(eventId: number, set: (feed: Feed) => Set<L>, listener: L): () => void {
     let feed = feeds.get(eventId);
     if (!feed) feeds.set(eventId, (feed = new Feed(eventId)));
-    return feed;
-  };
+    const joined = feed;
+    // A wrapper of its own, so that the same function may watch twice and leave once each.
+    const entry = ((value: unknown) => (listener as (value: unknown) => void)(value)) as L;
+    set(joined).add(entry);
+    return () => {
+      set(joined).delete(entry);
+      joined.leave();
+    };
+  }
 
   return {
-    watch(eventId, onDelta) {
-      const feed = feedOf(eventId);
-      const listener = (delta: SeatDelta) => onDelta(delta);
-      feed.raw.add(listener);
-      return () => {
-        feed.raw.delete(listener);
-        feed.leave();
-      };
-    },
-    watchCoalesced(eventId, onChange) {
-      const feed = feedOf(eventId);
-      const listener = (change: SeatMapChange) => onChange(change);
-      feed.coalesced.add(listener);
-      return () => {
-        feed.coalesced.delete(listener);
-        feed.leave();
-      };
-    },
+    watch: (eventId, onDelta) => join(eventId, (feed) => feed.raw, onDelta),
+    watchCoalesced: (eventId, onChange) => join(eventId, (feed) => feed.coalesced, onChange),
   };
 }

@@ -39,6 +39,12 @@ describe('loadConfig', () => {
       paymentHoldExtensionSeconds: 900,
       sweepIntervalMs: 1_000,
       sweepBatchSize: 500,
+      relayPollIntervalMs: 1_000,
+      relayBatchSize: 1_000,
+      outboxRetentionSeconds: 86_400,
+      seatMapCoalesceMs: 100,
+      holdExpiryWarningSeconds: 60,
+      webSockets: { keepAliveMs: 15_000, maxSubscriptionsPerConnection: 50, maxConnectionsPerIp: 100 },
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
@@ -105,6 +111,14 @@ describe('loadConfig', () => {
     expect(config.production).toBe(true);
     expect(config.jwtSecret).toBe(JWT_SECRET);
     expect(config.paymentWebhookSecret).toBe(PAYMENT_WEBHOOK_SECRET);
+  });
+
+  it('reads the real-time settings and names the ones out of range', () => {
+    const config = loadConfig({ SEAT_MAP_COALESCE_MS: '0', WS_MAX_CONNECTIONS_PER_IP: '5000', RELAY_POLL_INTERVAL_MS: '0' });
+    expect(config).toMatchObject({ seatMapCoalesceMs: 0, relayPollIntervalMs: 0, webSockets: { maxConnectionsPerIp: 5000 } });
+    for (const name of ['WS_KEEPALIVE_MS', 'OUTBOX_RETENTION_SECONDS', 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION']) {
+      expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(name));
+    }
   });
 
   it('rejects a JWT_SECRET shorter than 32 characters', () => {

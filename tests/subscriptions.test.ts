@@ -1,66 +1,15 @@
 // Real-time: seat-map deltas, per-user streams and their authorization, over a real graphql-ws client, in both
 // modes (Postgres + Redis, embedded + in-process).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from 'graphql-ws';
 import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
+import { watch, type Watch } from './helpers/realtime.js';
 import { CONFIRM, createOnSaleEvent, HOLD_BEST, HOLD_SEATS, RELEASE } from './helpers/write-path.js';
 
 const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { eventId fromVersion version changes { seatId ordinal status } } }`;
 const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status expiresAt } }`;
 const BOOKING_UPDATED = `subscription($id: ID!) { bookingUpdated(id: $id) { id status } }`;
 const SEAT_MAP = `query($id: ID!) { event(id: $id) { seatMap { version seatCount availability } } }`;
-
-/** A subscription whose results are collected as they come; `until` waits (bounded) for a condition on them. */
-interface Watch<T> {
-  results: T[];
-  errors: unknown[];
-  until(done: (results: T[]) => boolean, ms?: number): Promise<void>;
-  stop(): void;
-}
-
-function watch<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown>): Watch<T> {
-  const results: T[] = [];
-  const errors: unknown[] = [];
-  const listeners = new Set<() => void>();
-  const stop = client.subscribe<T>({ query, variables }, {
-    next: (value) => {
-      if (value.errors) errors.push(...value.errors);
-      else results.push(value.data as T);
-      listeners.forEach((listener) => listener());
-    },
-    error: (error) => {
-      errors.push(error);
-      listeners.forEach((listener) => listener());
-    },
-    complete: () => {},
-  });
-  return {
-    results,
-    errors,
-    stop,
-    until(done, ms = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (done(results)) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            resolve();
-          } else if (errors.length) {
-            clearTimeout(timer);
-            reject(new Error(`subscription failed: ${JSON.stringify(errors)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`not within ${ms} ms; got ${results.length} results: ${JSON.stringify(results.slice(-3))}`));
-        }, ms);
-        listeners.add(check);
-        check();
-      });
-    },
-  };
-}
 
 /** Resolves once the subscription is live on the server: a change made now will reach it. */
 async function live(server: TestServer, w: Watch<unknown>, poke: () => Promise<void>) {
