@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
-import { watch, type Watch } from './helpers/realtime.js';
+import { eventually, watch, type Watch } from './helpers/realtime.js';
+import { testRedis } from './helpers/services.js';
 import { CONFIRM, createOnSaleEvent, HOLD_BEST, HOLD_SEATS, RELEASE } from './helpers/write-path.js';
 
 const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { eventId fromVersion version changes { seatId ordinal status } } }`;
@@ -19,6 +20,21 @@ async function live(server: TestServer, w: Watch<unknown>, poke: () => Promise<v
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   void server;
+}
+
+/**
+ * Resolves once the server listens on `topic`: with Redis, once Redis counts its subscriber (a per-user stream
+ * subscribes asynchronously, and a change made before would be missed); in-process, after a moment.
+ */
+async function subscribed(server: TestServer, topic: string): Promise<void> {
+  if (!server.redisPrefix) return void (await new Promise((resolve) => setTimeout(resolve, 300)));
+  const redis = testRedis();
+  try {
+    const channel = server.redisPrefix + topic;
+    await eventually(`a subscriber on ${channel}`, async () => Number(((await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1]), (n) => n >= 1);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 type Delta = { seatMapChanged: { eventId: string; fromVersion: number; version: number; changes: { seatId: string; ordinal: number; status: string }[] } };
@@ -85,7 +101,7 @@ describe.each(modes)('subscriptions (%s)', (mode) => {
     expect(unknown.errors.map((e: any) => e.extensions?.code)).toEqual(['NOT_FOUND']);
 
     const mine = watch<{ holdUpdated: { id: string; status: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscribed(server, `hold.${hold.id.slice(5)}`);
     ok(await server.gql(RELEASE, { id: hold.id }, owner));
     await mine.until((results) => results.some((r) => r.holdUpdated.status === 'RELEASED'));
     expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['RELEASED']);
@@ -97,7 +113,7 @@ describe.each(modes)('subscriptions (%s)', (mode) => {
     const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(3)] } }, owner)).holdSeats;
     const mine = watch<{ holdUpdated: { status: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
     // The subscription starts asynchronously: give it a moment before the change it must see.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscribed(server, `hold.${hold.id.slice(5)}`);
     ok(await server.gql(CONFIRM, { input: { holdId: hold.id, paymentToken: 'tok_visa', idempotencyKey: 'convert-1' } }, owner));
     await mine.until((results) => results.some((r) => r.holdUpdated.status === 'CONVERTED'));
     expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['CONVERTED']);
