@@ -30,29 +30,37 @@ export async function watchSeatMap(deps: WatchDeps, id: string): Promise<AsyncIt
   return stream.iterator;
 }
 
+/** After pub/sub comes back, a stream reads its record again at once and once more after this long. */
+const RECONNECT_REREAD_MS = 2_000;
+
 /**
- * A record's states from now on, read afresh whenever its topic says it changed (and when pub/sub is back after
- * an outage, in case a message was lost), each distinct state once. `also` schedules extra reads (timers).
+ * A record's states from the moment it resolves, each distinct state once. It listens to the record's topic
+ * first, then reads the record (`first` was read before, to authorise): a change made between the two is in that
+ * read, one made after it comes as a message; either way it is read afresh. Also read afresh when pub/sub is
+ * back after an outage (a message may have been lost), and when `also` says so (timers).
  */
-function watchRecord<T>(
+async function watchRecord<T>(
   deps: WatchDeps,
   topic: string,
   first: T,
   read: () => Promise<T | null>,
   stateOf: (record: T) => string,
   also?: (record: T, refresh: () => void) => () => void,
-): AsyncIterableIterator<T> {
+): Promise<AsyncIterableIterator<T>> {
   let last = stateOf(first);
   let cancelTimers = also?.(first, () => refresh()) ?? (() => {});
   let reading = Promise.resolve();
   let closed = false;
-  const messages = deps.pubsub.subscribe<unknown>(topic);
-  const stopReconnect = deps.pubsub.onReconnect(() => refresh());
+  const unlisten = await deps.pubsub.listen(topic, () => refresh());
+  const stopReconnect = deps.pubsub.onReconnect(() => {
+    refresh();
+    setTimeout(refresh, RECONNECT_REREAD_MS).unref();
+  });
   const stream = createStream<T>(() => {
     closed = true;
     cancelTimers();
     stopReconnect();
-    void messages.return?.();
+    unlisten();
   });
   function refresh() {
     reading = reading.then(async () => {
@@ -65,9 +73,7 @@ function watchRecord<T>(
       stream.push(record);
     });
   }
-  void (async () => {
-    for await (const _ of messages) refresh();
-  })();
+  refresh();
   return stream.iterator;
 }
 

@@ -52,3 +52,8 @@ export function createContext(services: Services, caller: Caller, requestId: str
   const log = services.log.child({ requestId });
   return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
 }
+
+/** The same operation's context for one more execution (a subscription's next message): fresh loaders and counts. */
+export function renewContext(context: Context): Context {
+  return { ...context, loaders: { event: createEventLoader(context.services.eventBatcher) }, listedSeats: 0 };
+}

@@ -18,7 +18,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
 import { resolveCaller } from './auth.js';
-import { createContext, type Context, type Services } from './context.js';
+import { createContext, renewContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
 import type { InFlight } from './inflight.js';
 import { createStream, publicPayloads, type StreamIterator } from '../subscriptions/stream.js';
@@ -51,29 +51,6 @@ export interface WebSocketLimits {
   maxConnectionsPerIp: number;
 }
 
-/** Maps each value of `source` through `map`, in order; return() ends the source too (the client went away). */
-function mapSource<T, R>(source: AsyncIterable<T>, map: (value: T) => Promise<R>): AsyncGenerator<R> {
-  const iterator = source[Symbol.asyncIterator]();
-  return {
-    async next() {
-      const result = await iterator.next();
-      return result.done ? { done: true, value: undefined } : { done: false, value: await map(result.value) };
-    },
-    async return() {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    [Symbol.asyncDispose]: async () => void (await iterator.return?.()),
-  } as AsyncGenerator<R>;
-}
-
 const isDivertible = (source: AsyncIterable<unknown>): source is StreamIterator<unknown> =>
   typeof (source as Partial<StreamIterator<unknown>>).divert === 'function';
 
@@ -101,7 +78,8 @@ function createSharedSubscribe() {
     let documentId = documentIds.get(args.document);
     if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
     const key = `${documentId}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
-    const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload }));
+    // Each message is executed with a context of its own (fresh loaders, nothing listed yet), like a request.
+    const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload, contextValue: renewContext(args.contextValue as Context) }));
     const sharedOf = (payload: object): SharedResult => {
       let byOperation = shared.get(payload);
       if (!byOperation) shared.set(payload, (byOperation = new Map()));
@@ -111,18 +89,19 @@ function createSharedSubscribe() {
     };
     const isPublic = (payload: unknown): payload is object => typeof payload === 'object' && payload !== null && publicPayloads.has(payload);
 
-    const sendNext = (args.contextValue as Context).sendNext;
-    if (!sendNext || !isDivertible(source)) return mapSource(source, (payload) => (isPublic(payload) ? sharedOf(payload).result : run(payload)));
-    // Values come in order and each is executed synchronously (no resolver of a broadcast awaits), so the
-    // frames leave in order too.
+    const { sendNext } = args.contextValue as Context;
+    if (!sendNext || !isDivertible(source)) throw new Error('a subscription must come from a stream (subscriptions/stream.ts) over WebSocket');
     const others = createStream<ExecutionResult>(() => void source.return?.());
+    // One message at a time, in order, whether it is written here or handed to graphql-ws.
+    let previous = Promise.resolve();
     source.divert((payload) => {
-      if (!isPublic(payload)) return void run(payload).then(others.push);
-      const entry = sharedOf(payload);
-      void entry.result.then((result) => {
+      previous = previous.then(async () => {
+        if (!isPublic(payload)) return others.push(await run(payload));
+        const entry = sharedOf(payload);
+        const result = await entry.result;
         if (result.errors) return others.push(result);
         sendNext((entry.json ??= Buffer.from(JSON.stringify(result))));
-      });
+      }).catch((error: unknown) => (args.contextValue as Context).log.error({ err: error }, 'a subscription message failed'));
     });
     return others.iterator;
   };

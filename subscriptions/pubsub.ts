@@ -10,8 +10,13 @@ export interface PubSub {
   readonly kind: 'redis' | 'in-process';
   /** Rejects at once when the broker cannot be reached: nothing is queued to go out later (the outbox keeps it). */
   publish(topic: string, payload: unknown): Promise<void>;
-  /** An async iterator of the payloads published to `topics` from now on; `return()` unsubscribes. */
-  subscribe<T>(topics: string | string[]): AsyncIterableIterator<T>;
+  /**
+   * Calls `onMessage` with every payload published to `topic` from the moment the returned promise resolves (the
+   * subscription is live then, in Redis too); it resolves with how to stop (once or more).
+   */
+  listen<T>(topic: string, onMessage: (payload: T) => void): Promise<() => void>;
+  /** How many listens are live now (every stream and feed of this instance has one): for leak checks. */
+  listening(): number;
   /**
    * Calls `listener` each time the subscriptions are live again after the broker was out of reach: what was
    * published meanwhile did not arrive. Returns how to stop calling it.
@@ -22,13 +27,36 @@ export interface PubSub {
   close(): Promise<void>;
 }
 
+/** Counts live listens; `stop` wraps an unsubscribe so that it may be called any number of times and runs once. */
+function listenCounter() {
+  let live = 0;
+  return {
+    count: () => live,
+    started(unsubscribe: () => void): () => void {
+      live++;
+      let stopped = false;
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        live--;
+        unsubscribe();
+      };
+    },
+  };
+}
+
 /** In-process pub/sub: one gateway instance, no Redis. */
 export function createInProcessPubSub(): PubSub {
   const engine = new InProcessPubSub();
+  const listens = listenCounter();
   return {
     kind: 'in-process',
     publish: (topic, payload) => engine.publish(topic, payload),
-    subscribe: <T>(topics: string | string[]) => engine.asyncIterableIterator<T>(topics),
+    async listen<T>(topic: string, onMessage: (payload: T) => void) {
+      const id = await engine.subscribe(topic, onMessage);
+      return listens.started(() => engine.unsubscribe(id));
+    },
+    listening: listens.count,
     onReconnect: () => () => {},
     ping: async () => {},
     close: async () => {},
@@ -65,11 +93,15 @@ export function createRedisPubSub(url: string, prefix = 'onsale:'): PubSub {
   // prefix is added here, on both sides, in one place.
   const engine = new RedisPubSub({ publisher: client(publisher), subscriber: client(subscriber) });
   const channel = (topic: string) => prefix + topic;
+  const listens = listenCounter();
   return {
     kind: 'redis',
     publish: (topic, payload) => engine.publish(channel(topic), payload),
-    subscribe: <T>(topics: string | string[]) =>
-      engine.asyncIterableIterator([topics].flat().map(channel)) as AsyncIterableIterator<T>,
+    async listen<T>(topic: string, onMessage: (payload: T) => void) {
+      const id = await engine.subscribe(channel(topic), onMessage as (message: unknown) => void);
+      return listens.started(() => engine.unsubscribe(id));
+    },
+    listening: listens.count,
     onReconnect(listener) {
       reconnectListeners.add(listener);
       return () => void reconnectListeners.delete(listener);

@@ -1,5 +1,5 @@
 import type { Database } from '../datasources/db.js';
-import { findTopicSince } from '../datasources/postgres/outbox.sql.js';
+import { findTopicLatest, findTopicSince } from '../datasources/postgres/outbox.sql.js';
 import type { Logger } from '../server/logger.js';
 import type { PubSub } from './pubsub.js';
 import { publicPayloads } from './stream.js';
@@ -33,6 +33,8 @@ export interface SeatMapFeeds {
 const CATCH_UP_LIMIT = 10_000;
 /** After a reconnect, when a feed reads back missed deltas a second time. */
 const RECONNECT_CATCH_UP_MS = 2_000;
+/** How long a feed whose subscription failed waits before it tries again. */
+const RESUBSCRIBE_MS = 1_000;
 
 /**
  * One pub/sub subscription per event and instance, however many watchers it has (the seat-map cache, and every
@@ -48,7 +50,6 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     readonly raw = new Set<(delta: SeatDelta) => void>();
     readonly coalesced = new Set<(change: SeatMapChange) => void>();
     private readonly topic: string;
-    private readonly iterator: AsyncIterableIterator<Envelope<SeatDelta>>;
     private lastId = 0;
     private lastVersion: number | undefined;
     /** Envelopes are handled one at a time, in arrival order (filling a gap is asynchronous). */
@@ -57,25 +58,36 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     private lastFlush = 0;
     private timer: NodeJS.Timeout | undefined;
     private readonly stopReconnect: () => void;
+    private unlisten: (() => void) | undefined;
+    private left = false;
 
     constructor(readonly eventId: number) {
       this.topic = topics.seatMap(eventId);
-      this.iterator = pubsub.subscribe<Envelope<SeatDelta>>(this.topic);
       // Back from an outage: read back what was missed, now and once more when the subscription is surely renewed
       // (ioredis renews it just after the connection is ready) and the relay has published its backlog.
       this.stopReconnect = pubsub.onReconnect(() => {
         this.enqueue(() => this.catchUp());
         setTimeout(() => this.enqueue(() => this.catchUp()), RECONNECT_CATCH_UP_MS).unref();
       });
-      void this.consume();
+      this.listen();
     }
 
-    private async consume() {
-      try {
-        for await (const envelope of this.iterator) this.enqueue(() => this.receive(envelope));
-      } catch (error) {
-        log.error({ err: error, eventId: this.eventId }, 'seat-map feed failed');
-      }
+    /** Subscribes, then starts from the newest delta the outbox has, so that one missed later shows as a gap. */
+    private listen() {
+      pubsub.listen<Envelope<SeatDelta>>(this.topic, (envelope) => this.enqueue(() => this.receive(envelope))).then(
+        (unlisten) => {
+          if (this.left) return unlisten();
+          this.unlisten = unlisten;
+          this.enqueue(async () => {
+            const latest = await findTopicLatest(db, this.topic);
+            if (latest && !this.lastId) this.deliver({ id: latest.id, at: latest.at, payload: latest.payload as unknown as SeatDelta }, false);
+          });
+        },
+        (error: unknown) => {
+          log.error({ err: error, eventId: this.eventId }, 'seat-map feed: could not subscribe; trying again');
+          if (!this.left) setTimeout(() => this.listen(), RESUBSCRIBE_MS).unref();
+        },
+      );
     }
 
     private enqueue(work: () => Promise<void> | void) {
@@ -98,10 +110,12 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
       for (const row of rows) this.deliver({ id: row.id, at: row.at, payload: row.payload as unknown as SeatDelta });
     }
 
-    private deliver({ id, payload: delta }: Envelope<SeatDelta>) {
+    /** Takes a delta as the latest; `announce` false only notes where the feed starts. */
+    private deliver({ id, payload: delta }: Envelope<SeatDelta>, announce = true) {
       if (id <= this.lastId || (this.lastVersion !== undefined && delta.version <= this.lastVersion)) return;
       this.lastId = id;
       this.lastVersion = delta.version;
+      if (!announce) return;
       for (const onDelta of this.raw) onDelta(delta);
       if (this.coalesced.size) this.coalesce(delta);
     }
@@ -139,10 +153,11 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     /** Drops a watcher; the last one ends the feed and its pub/sub subscription. */
     leave() {
       if (this.raw.size || this.coalesced.size) return;
-      feeds.delete(this.eventId);
+      if (feeds.get(this.eventId) === this) feeds.delete(this.eventId);
+      this.left = true;
       clearTimeout(this.timer);
       this.stopReconnect();
-      void this.iterator.return?.();
+      this.unlisten?.();
     }
   }
 

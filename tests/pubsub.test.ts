@@ -28,15 +28,17 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 interface Subscription<T> {
-  iterator: AsyncIterableIterator<T>;
-  /** The next result: the first pull (already started when subscribing), then iterator.next(). */
-  take(): Promise<IteratorResult<T>>;
+  /** The next payload, waiting (bounded) for it. */
+  take(): Promise<T>;
+  /** What arrived and was not taken yet. */
+  readonly queued: T[];
+  stop(): void;
 }
 
 describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
   let pubsub: PubSub;
   let redis: Redis | undefined;
-  const open: AsyncIterableIterator<unknown>[] = [];
+  const open: (() => void)[] = [];
 
   beforeAll(async () => {
     pubsub = create();
@@ -49,7 +51,7 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
   });
 
   afterEach(async () => {
-    await Promise.all(open.splice(0).map((iterator) => iterator.return?.()));
+    for (const stop of open.splice(0)) stop();
   });
 
   afterAll(async () => {
@@ -78,23 +80,29 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
   }
 
   /**
-   * Subscribes to `topic` and waits until the subscription is live, so that what is published next is
-   * delivered. Both implementations subscribe lazily, on the first next(): that pull is started here. Redis
-   * then SUBSCRIBEs asynchronously, so wait until Redis counts the channel's subscriber; in-process, the
-   * listener is registered synchronously by next().
+   * Subscribes to `topic`: once listen() resolves the subscription is live (for Redis, Redis counts the
+   * subscriber), so what is published next is delivered.
    */
   async function subscribeLive<T>(topic: string): Promise<Subscription<T>> {
-    const iterator = pubsub.subscribe<T>(topic);
-    open.push(iterator);
-    let first: Promise<IteratorResult<T>> | undefined = iterator.next();
-    if (kind === 'redis') await waitForNumsub(topic, (count) => count >= 1);
+    const queued: T[] = [];
+    let waiting: ((payload: T) => void) | undefined;
+    const stop = await pubsub.listen<T>(topic, (payload) => {
+      const resolve = waiting;
+      waiting = undefined;
+      if (resolve) resolve(payload);
+      else queued.push(payload);
+    });
+    open.push(stop);
+    if (kind === 'redis') expect(await numsub(topic)).toBeGreaterThanOrEqual(1);
     return {
-      iterator,
-      take() {
-        const result = first ?? iterator.next();
-        first = undefined;
-        return within(result, 5_000, `next() of a subscription to ${kind === 'redis' ? prefix + topic : topic}`);
-      },
+      queued,
+      stop,
+      take: () =>
+        within(
+          queued.length ? Promise.resolve(queued.shift()!) : new Promise<T>((resolve) => (waiting = resolve)),
+          5_000,
+          `a payload on ${kind === 'redis' ? prefix + topic : topic}`,
+        ),
     };
   }
 
@@ -104,9 +112,9 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     await pubsub.publish(topic, { n: 1 });
     await pubsub.publish(topic, { n: 2 });
     await pubsub.publish(topic, { n: 3 });
-    expect(await sub.take()).toEqual({ done: false, value: { n: 1 } });
-    expect(await sub.take()).toEqual({ done: false, value: { n: 2 } });
-    expect(await sub.take()).toEqual({ done: false, value: { n: 3 } });
+    expect(await sub.take()).toEqual({ n: 1 });
+    expect(await sub.take()).toEqual({ n: 2 });
+    expect(await sub.take()).toEqual({ n: 3 });
   });
 
   it('carries JSON payloads unchanged', async () => {
@@ -114,7 +122,7 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     const sub = await subscribeLive(topic);
     const payload = { seatIds: ['seat_1_0', 'seat_1_7'], status: 'HELD', count: 2, nested: { ok: true, none: null } };
     await pubsub.publish(topic, payload);
-    expect(await sub.take()).toEqual({ done: false, value: payload });
+    expect(await sub.take()).toEqual(payload);
   });
 
   it('keeps topics independent', async () => {
@@ -125,14 +133,14 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     await pubsub.publish(topicA, 'a1');
     await pubsub.publish(topicB, 'b1');
     await pubsub.publish(topicA, 'a2');
-    expect(await a.take()).toEqual({ done: false, value: 'a1' });
-    expect(await a.take()).toEqual({ done: false, value: 'a2' });
-    expect(await b.take()).toEqual({ done: false, value: 'b1' });
+    expect(await a.take()).toEqual('a1');
+    expect(await a.take()).toEqual('a2');
+    expect(await b.take()).toEqual('b1');
     // Had b received a1 or a2, they would come before b2.
     await pubsub.publish(topicB, 'b2');
-    expect(await b.take()).toEqual({ done: false, value: 'b2' });
+    expect(await b.take()).toEqual('b2');
     await pubsub.publish(topicA, 'a3');
-    expect(await a.take()).toEqual({ done: false, value: 'a3' });
+    expect(await a.take()).toEqual('a3');
   });
 
   it('gives every subscriber of a topic every payload', async () => {
@@ -142,8 +150,8 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     await pubsub.publish(topic, 1);
     await pubsub.publish(topic, 2);
     for (const sub of [first, second]) {
-      expect(await sub.take()).toEqual({ done: false, value: 1 });
-      expect(await sub.take()).toEqual({ done: false, value: 2 });
+      expect(await sub.take()).toEqual(1);
+      expect(await sub.take()).toEqual(2);
     }
   });
 
@@ -151,23 +159,23 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
     await expect(pubsub.ping()).resolves.toBeUndefined();
   });
 
-  it('delivers nothing after return()', async () => {
+  it('delivers nothing after stopping (stopping twice is stopping once)', async () => {
     const topic = newTopic();
     const sub = await subscribeLive<string>(topic);
     await pubsub.publish(topic, 'before');
-    expect(await sub.take()).toEqual({ done: false, value: 'before' });
+    expect(await sub.take()).toEqual('before');
 
-    const pending = sub.iterator.next();
-    expect(await sub.iterator.return!()).toEqual({ done: true, value: undefined });
-    // The pull that was waiting ends instead of getting a payload.
-    expect(await pending).toEqual({ done: true, value: undefined });
+    const listening = pubsub.listening();
+    sub.stop();
+    sub.stop();
+    expect(pubsub.listening()).toBe(listening - 1);
     if (kind === 'redis') expect(await waitForNumsub(topic, (count) => count === 0)).toBe(0);
 
-    // The topic still works for a new subscriber, while the returned iterator got nothing more.
+    // The topic still works for a new subscriber, while the stopped one got nothing more.
     const witness = await subscribeLive<string>(topic);
     await pubsub.publish(topic, 'after');
-    expect(await witness.take()).toEqual({ done: false, value: 'after' });
-    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(await witness.take()).toEqual('after');
+    expect(sub.queued).toEqual([]);
   });
 
   if (kind === 'redis') {
@@ -180,15 +188,15 @@ describe.each(implementations)('$kind pub/sub', ({ kind, create }) => {
       const second = await subscribeLive<number>(topic);
       expect(await numsub(topic)).toBe(1);
       await pubsub.publish(topic, 7);
-      expect(await first.take()).toEqual({ done: false, value: 7 });
-      expect(await second.take()).toEqual({ done: false, value: 7 });
+      expect(await first.take()).toEqual(7);
+      expect(await second.take()).toEqual(7);
 
       // Unsubscribing one keeps the channel for the other; the last one releases it.
-      await first.iterator.return!();
+      first.stop();
       await pubsub.publish(topic, 8);
-      expect(await second.take()).toEqual({ done: false, value: 8 });
+      expect(await second.take()).toEqual(8);
       expect(await numsub(topic)).toBe(1);
-      await second.iterator.return!();
+      second.stop();
       expect(await waitForNumsub(topic, (count) => count === 0)).toBe(0);
     });
 

@@ -1,11 +1,10 @@
 import type { Database, ListenSession } from '../datasources/db.js';
+import { advisoryLocks } from '../datasources/postgres/locks.js';
 import { findUnpublished, markPublished, purgePublished } from '../datasources/postgres/outbox.sql.js';
 import type { Logger } from '../server/logger.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Envelope } from '../subscriptions/topics.js';
 
-/** The session-level advisory lock that makes one relay of all instances the publisher. */
-const RELAY_LOCK = 8231002;
 /** Published rows are deleted after OUTBOX_RETENTION_SECONDS, this many at a time, once a minute at most. */
 const PURGE_BATCH = 10_000;
 const PURGE_EVERY_MS = 60_000;
@@ -47,7 +46,11 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   let lastPurge = 0;
   let failing = false;
 
-  const wake = () => void round().catch(() => {});
+  // A NOTIFY wakes the publisher at once; an instance standing by, or one that cannot publish right now, leaves it
+  // to its poll, so that a rush does not cost a query per commit per instance.
+  const wake = () => {
+    if (leading && !failing) void round().catch(() => {});
+  };
 
   function lost(error: Error) {
     if (leading) log.warn({ err: error }, 'outbox relay: lost its database session; another instance takes over');
@@ -61,7 +64,7 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
       session = await opening;
     }
     if (!leading) {
-      const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${RELAY_LOCK}) AS locked`);
+      const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${advisoryLocks.relay}) AS locked`);
       leading = rows[0]!.locked;
       if (leading) log.info('outbox relay: this instance publishes');
     }
@@ -104,9 +107,15 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
       failing = false;
       return published;
     })()
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (!failing) log.error({ err: error }, 'outbox relay: publishing failed; the rows wait and are retried');
         failing = true;
+        // Give the lock up with the session (another instance may be able to publish), and start afresh at the
+        // next poll: a session that broke is never reused.
+        const broken = session;
+        session = undefined;
+        leading = false;
+        await broken?.close().catch(() => {});
         throw error;
       })
       .finally(() => (running = undefined));
@@ -120,7 +129,7 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   }
   schedule();
   // Start listening (and, if free, take the lock) now rather than at the first poll.
-  wake();
+  void round().catch(() => {});
 
   return {
     runOnce: round,

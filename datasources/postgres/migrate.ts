@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '../db.js';
+import { advisoryLocks } from './locks.js';
 
 const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -22,7 +23,7 @@ const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex')
  */
 export async function migrate(db: Database): Promise<string[]> {
   return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(8231001)`);
+    await tx.query(`SELECT pg_advisory_xact_lock(${advisoryLocks.migrate})`);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);

@@ -49,6 +49,15 @@ export async function findTopicSince(db: Queryable, topic: string, afterId: numb
   return rows;
 }
 
+/** The newest row of `topic`, if the outbox still has one. */
+export async function findTopicLatest(db: Queryable, topic: string): Promise<DbOutboxRow | null> {
+  const { rows } = await db.query<DbOutboxRow>(
+    { name: 'outbox_topic_latest', text: `SELECT ${columns} FROM outbox WHERE topic = $1 ORDER BY id DESC LIMIT 1` },
+    [topic],
+  );
+  return rows[0] ?? null;
+}
+
 /** Deletes up to `limit` published rows older than `retentionSeconds`; returns how many. */
 export async function purgePublished(db: Queryable, retentionSeconds: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(

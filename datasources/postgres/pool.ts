@@ -44,7 +44,8 @@ export function createPostgresDatabase(connectionString: string, options: { max?
       }
     },
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client({ connectionString, application_name: 'onsale-listen' });
+      // keepAlive: an idle listening connection that a firewall drops is noticed, and with it the lost locks.
+      const client = new pg.Client({ connectionString, application_name: 'onsale-listen', keepAlive: true });
       let lost = false;
       client.on('notification', (message) => message.channel === channel && onNotify());
       client.on('error', (error) => {
@@ -53,8 +54,15 @@ export function createPostgresDatabase(connectionString: string, options: { max?
       client.on('end', () => {
         if (!lost) (lost = true), onLost(new Error('the listening session ended'));
       });
-      await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        if (lost) throw new Error('the listening session ended while it started');
+      } catch (error) {
+        lost = true;
+        await client.end().catch(() => {});
+        throw error;
+      }
       return {
         query: (statement, params) => run(client, statement, params),
         close: async () => {

@@ -2,6 +2,7 @@ import { joinTransaction, type Database, type Queryable } from '../db.js';
 import type { Caller } from '../../domain/caller.js';
 import { createEvent, createVenue } from '../../domain/event/event.service.js';
 import { demoEvents, demoVenues } from './demo-data.js';
+import { advisoryLocks } from '../postgres/locks.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -20,7 +21,7 @@ export async function isEmpty(db: Queryable): Promise<boolean> {
  */
 export async function seedDemo(db: Database, options: { onlyIfEmpty?: boolean; now?: Date } = {}): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(8231002)`);
+    await tx.query(`SELECT pg_advisory_xact_lock(${advisoryLocks.seed})`);
     if ((options.onlyIfEmpty ?? true) && !(await isEmpty(tx))) return 0;
     return seedCatalogue(joinTransaction(tx, db.kind), options.now ?? new Date());
   });
