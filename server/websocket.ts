@@ -44,13 +44,6 @@ const credentials = (params: Record<string, unknown> | undefined) => ({
   apiKey: params?.apiKey,
 });
 
-/** What a connection is allowed: from the configuration. */
-export interface WebSocketLimits {
-  keepAliveMs: number;
-  maxSubscriptionsPerConnection: number;
-  maxConnectionsPerIp: number;
-}
-
 const isDivertible = (source: AsyncIterable<unknown>): source is StreamIterator<unknown> =>
   typeof (source as Partial<StreamIterator<unknown>>).divert === 'function';
 

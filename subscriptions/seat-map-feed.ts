@@ -162,12 +162,12 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
   }
 
   /** Adds a listener to one of the event's sets (the feed starts with its first); returns how to take it out. */
-  function join<L>(eventId: number, set: (feed: Feed) => Set<L>, listener: L): () => void {
+  function join<V>(eventId: number, set: (feed: Feed) => Set<(value: V) => void>, listener: (value: V) => void): () => void {
     let feed = feeds.get(eventId);
     if (!feed) feeds.set(eventId, (feed = new Feed(eventId)));
     const joined = feed;
     // A wrapper of its own, so that the same function may watch twice and leave once each.
-    const entry = ((value: unknown) => (listener as (value: unknown) => void)(value)) as L;
+    const entry = (value: V) => listener(value);
     set(joined).add(entry);
     return () => {
       set(joined).delete(entry);
