@@ -40,17 +40,27 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-const transactionScope = new AsyncLocalStorage<true>();
+/**
+ * Whether statements are checked against the open transaction body (see below). The check needs an
+ * AsyncLocalStorage, which in Node 20 makes every promise of the process pay for context propagation: about a
+ * tenth of a seat-map read's CPU. It is on by default, for tests and development, and off in production.
+ */
+let transactionScope: AsyncLocalStorage<true> | undefined = new AsyncLocalStorage<true>();
+
+/** Turns the transaction-body check on or off; call it before the first transaction. */
+export function checkTransactionBodies(on: boolean): void {
+  transactionScope = on ? (transactionScope ?? new AsyncLocalStorage<true>()) : undefined;
+}
 
 /** Runs `fn` as the body of a transaction: while it runs, the database itself refuses statements. */
-export const transactionBody = <T>(fn: () => Promise<T>): Promise<T> => transactionScope.run(true, fn);
+export const transactionBody = <T>(fn: () => Promise<T>): Promise<T> => (transactionScope ? transactionScope.run(true, fn) : fn());
 
 /**
  * Throws when called from inside a transaction body. A statement sent to the database instead of the open
  * transaction would deadlock on PGlite (one session) and silently run outside the transaction on `pg`.
  */
 export function assertNotInTransaction(): void {
-  if (transactionScope.getStore()) {
+  if (transactionScope?.getStore()) {
     throw new Error('a statement was sent to the database from inside a transaction: use the transaction (tx) instead');
   }
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Database } from '../datasources/db.js';
+import { checkTransactionBodies, type Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/test-provider.js';
 import { migrate } from '../datasources/postgres/migrate.js';
@@ -34,6 +34,7 @@ export interface App {
 
 /** The database the configuration names: Postgres at DATABASE_URL, or embedded Postgres in DATA_DIR. */
 export async function openDatabase(config: Config): Promise<Database> {
+  checkTransactionBodies(!config.production);
   return config.databaseUrl
     ? createPostgresDatabase(config.databaseUrl, { max: config.databasePoolSize })
     : createEmbeddedDatabase(config.dataDir);

@@ -8,6 +8,8 @@ import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { demoEvents } from '../datasources/seed/demo-data.js';
 import { createEvent, createEventBatcher, createEventLoader, createVenue } from '../domain/event/event.service.js';
+import { openDatabase } from '../server/app.js';
+import { loadConfig } from '../server/config.js';
 import { adminQuery, databaseUrl } from './helpers/services.js';
 
 /** One contract, every implementation of the database port. */
@@ -157,6 +159,23 @@ describe('seeding', () => {
       expect(rows[0]!.n).toBe(demoEvents.length);
     } finally {
       await db.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+});
+
+describe('the transaction-body check', () => {
+  it('is on outside production and off in production, where its AsyncLocalStorage would cost every promise', async () => {
+    const name = `onsale_test_db_${randomUUID().replaceAll('-', '')}`;
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const open = (env: Record<string, string>) => openDatabase(loadConfig({ DATABASE_URL: databaseUrl(name), ...env }));
+    const outsideTransaction = (db: Database) => db.transaction(() => db.query(`SELECT 1`));
+    try {
+      const production = await open({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), PAYMENT_WEBHOOK_SECRET: 'w'.repeat(20), PAYMENT_PROVIDER: 'test' });
+      await expect(outsideTransaction(production).finally(() => production.close())).resolves.toMatchObject({ rowCount: 1 });
+      const test = await open({ NODE_ENV: 'test' });
+      await expect(outsideTransaction(test).finally(() => test.close())).rejects.toThrow('use the transaction (tx) instead');
+    } finally {
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
