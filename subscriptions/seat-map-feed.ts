@@ -27,6 +27,12 @@ export interface SeatMapFeeds {
    * message (the same object for every watcher of the event). Returns how to stop.
    */
   watchCoalesced(eventId: number, onChange: (change: SeatMapChange) => void): () => void;
+  /**
+   * Reads a followed event's deltas after the last one delivered from the outbox now, rather than when pub/sub
+   * brings them; its watchers get them as usual, and the copies pub/sub brings later are dropped. Callers that
+   * ask while a read is still waiting to start share it.
+   */
+  catchUp(eventId: number): void;
 }
 
 /** How many outbox rows a feed reads back at most to fill a gap. */
@@ -51,6 +57,8 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     readonly coalesced = new Set<(change: SeatMapChange) => void>();
     private readonly topic: string;
     private lastId = 0;
+    /** Whether the feed knows where it starts (the outbox's newest delta when it subscribed, if any). */
+    private started = false;
     private lastVersion: number | undefined;
     /** Envelopes are handled one at a time, in arrival order (filling a gap is asynchronous). */
     private chain: Promise<void> = Promise.resolve();
@@ -60,6 +68,8 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     private readonly stopReconnect: () => void;
     private unlisten: (() => void) | undefined;
     private left = false;
+    /** A catch-up asked for and not started yet: later askers share it. */
+    private catchUpQueued = false;
 
     constructor(readonly eventId: number) {
       this.topic = topics.seatMap(eventId);
@@ -81,6 +91,7 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
           this.enqueue(async () => {
             const latest = await findTopicLatest(db, this.topic);
             if (latest && !this.lastId) this.deliver({ id: latest.id, at: latest.at, payload: latest.payload as unknown as SeatDelta }, false);
+            this.started = true;
           });
         },
         (error: unknown) => {
@@ -100,9 +111,16 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
       this.deliver(envelope);
     }
 
+    /** Reads the deltas after the last one delivered from the outbox, after the envelopes already queued. */
+    requestCatchUp() {
+      if (this.catchUpQueued) return;
+      this.catchUpQueued = true;
+      this.enqueue(() => ((this.catchUpQueued = false), this.catchUp()));
+    }
+
     /** Reads back, from the outbox, the deltas after the last one delivered. */
     private async catchUp() {
-      if (!this.lastId) return;
+      if (!this.started) return;
       const rows = await findTopicSince(db, this.topic, this.lastId, CATCH_UP_LIMIT).catch((error: unknown) => {
         log.warn({ err: error, eventId: this.eventId }, 'seat-map feed: could not read missed deltas back; watchers see a gap');
         return [];
@@ -178,5 +196,6 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
   return {
     watch: (eventId, onDelta) => join(eventId, (feed) => feed.raw, onDelta),
     watchCoalesced: (eventId, onChange) => join(eventId, (feed) => feed.coalesced, onChange),
+    catchUp: (eventId) => feeds.get(eventId)?.requestCatchUp(),
   };
 }

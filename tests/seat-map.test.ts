@@ -150,6 +150,27 @@ describe.each(modes)('seat maps (%s)', (mode) => {
     expect(cache.rebuilds - rebuildsBefore).toBe(1);
   });
 
+  it('brings a snapshot that is behind from the outbox, without waiting for pub/sub or rebuilding', async () => {
+    // A server of its own whose relay is stopped: nothing reaches pub/sub, so only the outbox has the deltas.
+    const quiet = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0', RELAY_POLL_INTERVAL_MS: '0' });
+    try {
+      const { services } = quiet.app;
+      const { rows: [event] } = await services.db.query<{ id: number }>(`SELECT id FROM events ORDER BY capacity, id LIMIT 1`);
+      const read = async () => ok(await quiet.gql(BITMAP, { id: `evt_${event!.id}` })).event.seatMap;
+      const before = await read();
+      await quiet.app.relay.stop();
+      const rebuilds = services.seatMaps.rebuilds;
+      await services.db.query(`UPDATE seats SET status = 'booked', booking_id = gen_random_uuid() WHERE event_id = $1 AND ordinal IN (0, 2)`, [event!.id]);
+      await services.db.query(`UPDATE seats SET status = 'booked', booking_id = gen_random_uuid() WHERE event_id = $1 AND ordinal = 4`, [event!.id]);
+      const [after] = await Promise.all(Array.from({ length: 5 }, read));
+      expect(after.version).toBe(before.version + 2);
+      expect(decodeAvailability(after.availability, 6)).toEqual(decodeAvailability(before.availability, 6).map((free, i) => free && ![0, 2, 4].includes(i)));
+      expect(services.seatMaps.rebuilds).toBe(rebuilds);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('bounds the seats one request may list: QUERY_TOO_COMPLEX past 200,000, the bitmap unbounded', async () => {
     const listing = (n: number, fields: string) =>
       `{ ${Array.from({ length: n }, (_, i) => `e${i}: event(id: "evt_${stadiumId}") { seatMap { ${fields} } }`).join(' ')} }`;

@@ -145,7 +145,7 @@ interface LiveAvailability extends Availability {
   takenUntil: Float64Array;
 }
 
-/** How long a read waits for the delta that brings a watched snapshot up to the version it needs, before rebuilding. */
+/** How long a read waits for the deltas that bring a watched snapshot up to the version it needs, before rebuilding. */
 const DELTA_WAIT_MS = 100;
 
 /**
@@ -217,9 +217,14 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     return pending;
   }
 
-  /** Waits (a little) for the deltas that bring a watched event's snapshot up to `version`. */
+  /**
+   * Waits (a little) for the deltas that bring a watched event's snapshot up to `version`. They are committed
+   * already (the caller read `version` from the database), so the feed reads them from the outbox at once
+   * instead of leaving the read to wait for pub/sub.
+   */
   function deltaReaching(eventId: number, version: number): Promise<void> {
     if (!watching.has(eventId) || !snapshots.has(eventId) || lagging.has(eventId)) return Promise.resolve();
+    feeds?.catchUp(eventId);
     return new Promise<void>((resolve) => {
       const list = waiters.get(eventId) ?? [];
       waiters.set(eventId, list);
@@ -248,7 +253,7 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
       // a few times at most (a lagging replica must not spin us); an older snapshot is still self-consistent.
       let cached = snapshots.get(eventId);
       if (cached && cached.version >= minVersion) return cached;
-      // A watched snapshot is usually a delta behind at most: wait for it rather than read 20,000 seats.
+      // A watched snapshot is usually a delta or two behind at most: catch up rather than read 20,000 seats.
       await deltaReaching(eventId, minVersion);
       cached = snapshots.get(eventId);
       if (cached && cached.version >= minVersion) return cached;
