@@ -120,7 +120,8 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
 
     /** Reads back, from the outbox, the deltas after the last one delivered. */
     private async catchUp() {
-      if (!this.started) return;
+      // Until the feed knows where it starts (the outbox was unreadable then), a delta received tells it.
+      if (!this.started && !this.lastId) return;
       const rows = await findTopicSince(db, this.topic, this.lastId, CATCH_UP_LIMIT).catch((error: unknown) => {
         log.warn({ err: error, eventId: this.eventId }, 'seat-map feed: could not read missed deltas back; watchers see a gap');
         return [];
