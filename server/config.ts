@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAddressOrSubnet } from './client-address.js';
 
 /** The development secret: good only outside production, where the server refuses to start without its own. */
 export const DEV_SECRET = 'onsale-development-secret-do-not-use-in-production';
@@ -45,6 +46,11 @@ const schema = z.object({
     WS_KEEPALIVE_MS: integer(1_000, 3_600_000, 15_000),
     WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000, 50),
     WS_MAX_CONNECTIONS_PER_IP: integer(1, 1_000_000, 100),
+    TRUST_PROXY: z
+      .string()
+      .transform((list) => list.split(',').map((entry) => entry.trim()).filter(Boolean))
+      .refine((entries) => entries.every(isAddressOrSubnet), 'comma-separated IP addresses or subnets (10.0.0.0/8, fd00::/8)')
+      .default([]),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -87,6 +93,8 @@ export interface Config {
   /** holdUpdated sends the ACTIVE hold this long before it expires, as a warning; 0: no warning. */
   holdExpiryWarningSeconds: number;
   webSockets: { keepAliveMs: number; maxSubscriptionsPerConnection: number; maxConnectionsPerIp: number };
+  /** Proxies (addresses or subnets) whose X-Forwarded-For names the client for per-address limits; none by default. */
+  trustProxy: string[];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -136,5 +144,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
     },
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -17,6 +17,7 @@ import { LRUCache } from 'lru-cache';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
+import { clientAddressReader } from './client-address.js';
 import { resolveCaller } from './auth.js';
 import { createContext, renewContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
@@ -147,18 +148,19 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
 
   // Connections per client address: one more is refused at the upgrade (HTTP 429), before any WebSocket exists.
   const perIp = new Map<string, number>();
+  const clientAddress = clientAddressReader(config.trustProxy);
   const wss = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
     maxPayload: MAX_MESSAGE_BYTES,
     verifyClient: (info, accept) => {
-      const ip = info.req.socket.remoteAddress ?? 'unknown';
+      const ip = clientAddress(info.req);
       if ((perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return accept(false, 429, 'Too many connections from this address');
       accept(true);
     },
   });
   wss.on('connection', (socket, req) => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = clientAddress(req);
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     socket.once('close', () => {
       const count = (perIp.get(ip) ?? 1) - 1;

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       seatMapCoalesceMs: 100,
       holdExpiryWarningSeconds: 60,
       webSockets: { keepAliveMs: 15_000, maxSubscriptionsPerConnection: 50, maxConnectionsPerIp: 100 },
+      trustProxy: [],
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
@@ -118,6 +119,13 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ seatMapCoalesceMs: 0, relayPollIntervalMs: 0, webSockets: { maxConnectionsPerIp: 5000 } });
     for (const name of ['WS_KEEPALIVE_MS', 'OUTBOX_RETENTION_SECONDS', 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION']) {
       expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(name));
+    }
+  });
+
+  it('reads TRUST_PROXY as a list of addresses and subnets, and names it when an entry is neither', () => {
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1,::1 ,fd00::/8,' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/8/1', 'fd00::/129', '10.0.0.1/ 8']) {
+      expect(configError({ TRUST_PROXY: `127.0.0.1,${bad}` }).message).toContain('TRUST_PROXY');
     }
   });
 

@@ -133,9 +133,9 @@ class Raw {
 }
 
 /** What a connection attempt got: an open socket, or the HTTP status it was refused with at the upgrade. */
-function attempt(url: string): Promise<{ raw: Raw } | { status: number }> {
+function attempt(url: string, headers?: Record<string, string>): Promise<{ raw: Raw } | { status: number }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url.replace('http', 'ws'), PROTOCOL);
+    const socket = new WebSocket(url.replace('http', 'ws'), PROTOCOL, { headers });
     opened.add(socket);
     let settled = false;
     const settle = (outcome: { raw: Raw } | { status: number }) => {
@@ -164,14 +164,17 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
   let server: TestServer;
   /** At most 5 connections per address: only the per-address test connects to it. */
   let limited: TestServer;
+  /** At most 2 per address, behind a trusted proxy at the loopback address: only the proxy test connects to it. */
+  let proxied: TestServer;
   let event: TestEvent;
   let nextSeat = 0;
 
   beforeAll(async () => {
     // No demo data (the tests make their own event): an embedded server starts faster without it.
-    [server, limited] = await Promise.all([
+    [server, limited, proxied] = await Promise.all([
       startTestServer(mode, { WS_KEEPALIVE_MS: '1000', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', SEAT_MAP_COALESCE_MS: '20', SEED_DEMO: 'never' }),
       startTestServer(mode, { WS_MAX_CONNECTIONS_PER_IP: '5', SEED_DEMO: 'never' }),
+      startTestServer(mode, { WS_MAX_CONNECTIONS_PER_IP: '2', TRUST_PROXY: '127.0.0.1, ::1', SEED_DEMO: 'never' }),
     ]);
     event = await createOnSaleEvent(server, [{ name: 'Floor', price: 2_000, rows: 8, seatsPerRow: 25 }]);
   });
@@ -180,7 +183,7 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     opened.clear();
   });
   afterAll(async () => {
-    await Promise.all([server?.stop(), limited?.stop()]);
+    await Promise.all([server?.stop(), limited?.stop(), proxied?.stop()]);
   });
 
   /** Holds one more seat of the event over HTTP: a seat-map change every watcher of the event must see. */
@@ -324,6 +327,8 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     // All five are real graphql-ws connections.
     await Promise.all(sockets.map((raw) => raw.init()));
     expect(await attempt(limited.url)).toEqual({ status: 429 });
+    // The address is the socket's: without TRUST_PROXY, X-Forwarded-For is anyone's to write and is not read.
+    expect(await attempt(limited.url, { 'x-forwarded-for': '203.0.113.9' })).toEqual({ status: 429 });
     expect(sockets.every((raw) => raw.socket.readyState === WebSocket.OPEN)).toBe(true);
 
     sockets[0]!.socket.close(1000);
@@ -344,6 +349,28 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     await accepted!.message((m) => m.id === 'q' && m.type === 'next', 'query on the new connection');
     // Five again: the next one is refused.
     expect(await attempt(limited.url)).toEqual({ status: 429 });
+  });
+
+  it('counts the clients behind a trusted proxy by X-Forwarded-For, read from the right', async () => {
+    const via = (forwardedFor?: string) => attempt(proxied.url, forwardedFor ? { 'x-forwarded-for': forwardedFor } : undefined);
+    const accepted = async (forwardedFor?: string) => {
+      const outcome = await via(forwardedFor);
+      if (!('raw' in outcome)) throw new Error(`${forwardedFor ?? 'no header'}: refused with ${outcome.status}`);
+      await outcome.raw.init();
+    };
+    // Two clients behind the proxy (127.0.0.1): each has its own two connections.
+    await accepted('203.0.113.7');
+    await accepted('::ffff:203.0.113.7');
+    await accepted('203.0.113.8');
+    // What the client wrote left of the address the proxy appended is ignored: still 203.0.113.7, its third.
+    expect(await via('198.51.100.1, 203.0.113.7')).toEqual({ status: 429 });
+    expect(await via('203.0.113.7')).toEqual({ status: 429 });
+    await accepted('203.0.113.8');
+    // A second trusted hop is skipped; a malformed entry stops at the last proxy.
+    expect(await via('203.0.113.8, 127.0.0.1')).toEqual({ status: 429 });
+    await accepted('203.0.113.9, not-an-address');
+    await accepted();
+    expect(await via('not-an-address')).toEqual({ status: 429 });
   });
 
   it('terminates a client that does not answer pings, and keeps one that does', async () => {
