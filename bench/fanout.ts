@@ -33,6 +33,7 @@ import { intFromEnv, memoryOf, recreateDatabase, root, runBenchmark, sleep, star
 /** The server's own default coalescing interval (server/config.ts), used when SEAT_MAP_COALESCE_MS is not set. */
 const SERVER_DEFAULT_COALESCE_MS = 100;
 const DEFAULT_SUBSCRIBERS = 5_000;
+const DEFAULT_HOLD_RATE = 20;
 
 /** SEAT_MAP_COALESCE_MS, which may be 0 (one message per version). */
 function coalesceFromEnv(): number {
@@ -48,7 +49,7 @@ const settings = {
   port: intFromEnv('BENCH_PORT', 4102),
   subscribers: intFromEnv('BENCH_SUBSCRIBERS', DEFAULT_SUBSCRIBERS),
   /** Holds per second, open loop (sent on schedule whatever the answers do), spread evenly. */
-  holdRate: intFromEnv('BENCH_HOLD_RATE', 20),
+  holdRate: intFromEnv('BENCH_HOLD_RATE', DEFAULT_HOLD_RATE),
   /** Seconds of streaming holds. */
   durationSeconds: intFromEnv('BENCH_DURATION', 15),
   /** Each read measurement (at rest, and in the middle of the stream). */
@@ -418,7 +419,11 @@ async function main(): Promise<number> {
     ];
     printTargets(targets);
 
-    const suffix = settings.subscribers === DEFAULT_SUBSCRIBERS ? '' : `-${settings.subscribers}`;
+    // Runs with other settings get files of their own: -<subscribers>, -holds-<rate>, -coalesce-<ms>.
+    const suffix =
+      (settings.subscribers === DEFAULT_SUBSCRIBERS ? '' : `-${settings.subscribers}`) +
+      (settings.holdRate === DEFAULT_HOLD_RATE ? '' : `-holds-${settings.holdRate}`) +
+      (settings.coalesceMsSet ? `-coalesce-${settings.coalesceMs}` : '');
     await writeResults(`fanout-${machine.date.slice(0, 10)}${suffix}.json`, {
       settings: { ...settings, jwtSecret: undefined, webhookSecret: undefined, seatsPerEvent, maxConnectionsPerIp },
       machine,
