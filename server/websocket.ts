@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   createSourceEventStream,
   execute,
@@ -14,7 +14,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
 import { clientAddressReader } from './client-address.js';
@@ -22,6 +22,7 @@ import { resolveCaller } from './auth.js';
 import { createContext, renewContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
 import type { InFlight } from './inflight.js';
+import type { Logger } from './logger.js';
 import { createStream, publicPayloads, type StreamIterator } from '../subscriptions/stream.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -121,6 +122,73 @@ function createSharedSubscribe() {
   };
 }
 
+/** What graphql-ws hands every callback besides the message: the socket, the upgrade request, and who called. */
+interface Extra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  caller?: Caller;
+}
+
+/**
+ * graphql-ws's protocol on the sockets of `wss`: graphql-ws's own adapter for `ws` (`graphql-ws/use/ws`), except
+ * that what goes wrong is logged through the server's logger. That adapter writes a client's protocol mistakes (a
+ * message over the size limit, a malformed frame) to the console as "internal errors", a stack trace on stderr per
+ * bad message that any client can produce at will. Here they are the client's: logged at `info` with ws's code,
+ * while a failure of our own handling is logged as an error and closes the socket with 1011.
+ *
+ * Keep-alive as there: a ping every `keepAliveMs`, and a socket that has not answered within as long is dropped.
+ */
+function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<string, unknown> | undefined, Extra>, keepAliveMs: number, log: Logger) {
+  const server = makeServer(options);
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
+  wss.on('connection', (socket, request) => {
+    // ws has already closed the socket (1002, 1007, 1009…) when it reports a protocol error here.
+    socket.on('error', (error: Error & { code?: string }) => log.info({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error'));
+    let pongWait: NodeJS.Timeout | undefined;
+    const pinger = setInterval(() => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, keepAliveMs);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== WebSocket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data) => {
+            try {
+              await handle(String(data));
+            } catch (error) {
+              log.error({ err: error }, 'WebSocket message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      clearTimeout(pongWait);
+      clearInterval(pinger);
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    /** Closes every socket with 1001 (going away) and stops accepting new ones. */
+    dispose: async () => {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
 /** A socket that has this much waiting to be sent is not reading: it is dropped rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -171,7 +239,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
 
   // graphql-ws pings every keepAliveMs and drops a socket that has not answered within as long (a phone that
   // lost its network sends no close); dropping it ends its subscriptions and their pub/sub subscriptions.
-  const server = useServer<Record<string, unknown> | undefined, { caller?: Caller; socket: WebSocket }>(
+  const server = serveGraphqlWs(
+    wss,
     {
       schema,
       execute: (args) => inFlight.track(() => execute(args)),
@@ -219,8 +288,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
         return tagged.map((error) => formatError(error.toJSON(), error));
       },
     },
-    wss,
     limits.keepAliveMs,
+    log,
   );
   /** Closes every WebSocket with 1001 (going away) and stops accepting new ones. */
   return {

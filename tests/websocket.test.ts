@@ -2,7 +2,7 @@
 // that break the protocol, the message size limit, the per-connection operation limit, the per-address
 // connection limit, server-side keep-alive, and request errors (parse, validation) of subscriptions. Spoken
 // over raw `ws` sockets, so that the tests see exactly what the server sends and how it closes.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { createOnSaleEvent, HOLD_SEATS, type TestEvent } from './helpers/write-path.js';
@@ -258,11 +258,17 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     other.subscribe('below', `${EVENT}${' '.repeat(60 * 1024)}`, { id: event.id });
     expect((await other.message((m) => m.id === 'below' && m.type === 'next', 'below')).payload).toEqual({ data: { event: { id: event.id } } });
 
+    const consoleError = vi.spyOn(console, 'error');
     const big = await Raw.open(server.url);
     await big.init();
     big.subscribe('over', `${EVENT}${' '.repeat(65 * 1024)}`, { id: event.id });
     expect(await big.closeCode()).toBe(1009);
     expect(big.of('over')).toEqual([]);
+    // The client's mistake, logged as such (once, at info, before the close frame reaches the client), not as an
+    // internal error on the console.
+    expect(server.logs.filter((line) => line.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH').map((line) => line.level)).toEqual([30]);
+    expect(consoleError).not.toHaveBeenCalled();
+    consoleError.mockRestore();
 
     // The connection opened before still works, and so does a new one.
     expect(other.socket.readyState).toBe(WebSocket.OPEN);
