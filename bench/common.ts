@@ -361,8 +361,8 @@ export interface Target {
   met: boolean;
 }
 
-export function printTargets(targets: readonly Target[]): void {
-  console.log('\nTargets:');
+export function printTargets(targets: readonly Target[], title = 'Targets'): void {
+  console.log(`\n${title}:`);
   for (const t of targets) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target} (${t.value})`);
 }
 

@@ -10,12 +10,12 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A positive integer from the environment variable `name`, or `fallback` when it is unset or empty. */
-export function intFromEnv(name: string, fallback: number): number {
+/** An integer of at least `min` (1 unless said) from the environment variable `name`, or `fallback` when it is unset or empty. */
+export function intFromEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
