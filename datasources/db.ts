@@ -33,10 +33,10 @@ export interface Database extends Queryable {
   /** Runs `fn` in one READ COMMITTED transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
-   * Opens a session that LISTENs on `channel` and calls `onNotify` for each notification; `onLost` runs once if
-   * the session breaks (its locks are gone then): close it and open another.
+   * Opens a session that LISTENs on `channel` and calls `onNotify` with each notification's payload; `onLost`
+   * runs once if the session breaks (its locks are gone then): close it and open another.
    */
-  listen(channel: string, onNotify: () => void, onLost: (error: Error) => void): Promise<ListenSession>;
+  listen(channel: string, onNotify: (payload: string) => void, onLost: (error: Error) => void): Promise<ListenSession>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import type { Database, ListenSession } from '../datasources/db.js';
 import { advisoryLocks } from '../datasources/postgres/locks.js';
-import { findUnpublished, markPublished, purgePublished } from '../datasources/postgres/outbox.sql.js';
+import { findUnpublished, markPublished, purgePublished, type DbOutboxRow } from '../datasources/postgres/outbox.sql.js';
 import type { Logger } from '../server/logger.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { Envelope } from '../subscriptions/topics.js';
@@ -24,6 +24,16 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** The rows a notification announces, or undefined when it carries none (or nothing this relay can read). */
+function parseAnnounced(payload: string): DbOutboxRow[] | undefined {
+  try {
+    const rows: unknown = payload ? JSON.parse(payload) : undefined;
+    return Array.isArray(rows) ? (rows as DbOutboxRow[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The outbox relay: publishes committed outbox rows to pub/sub, in id order, and marks them published. It wakes
  * on the outbox's NOTIFY and polls every `relayPollIntervalMs` as a safety net (0: no timer, tests call runOnce).
@@ -33,6 +43,12 @@ export interface Relay {
  * listening session: if the publisher dies, its session ends and another instance takes over at its next poll.
  * A row is marked only after it was published, so a crash in between publishes it again: subscribers drop
  * an envelope id they have seen. While pub/sub is down, publishing fails and the rows wait, in order.
+ *
+ * A notification carries the rows it announces when they fit (migration 004): the publisher sends those on at
+ * once, in the order notifications come (commit order, which within a topic is id order), without reading them
+ * back. Polls, and a notification too big to carry its rows, read back everything waiting in id order. A row
+ * both read back and announced is published once, unless its notification comes after the read was published:
+ * then twice, and subscribers drop the copy by id.
  */
 export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; config: RelayConfig }): Relay {
   const { db, pubsub, log, config } = deps;
@@ -45,17 +61,28 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   let timer: NodeJS.Timeout | undefined;
   let lastPurge = 0;
   let failing = false;
+  /** Rows announced by notifications and not yet published, in the order they came. */
+  let announced: DbOutboxRow[] = [];
+  /**
+   * The next round reads everything waiting back, in id order: asked by a poll, by runOnce, or by a notification
+   * without its rows (too many for one). Rows announced until then are committed, so they are among those read.
+   */
+  let readBack = false;
 
   // A NOTIFY wakes the publisher at once; an instance standing by, or one that cannot publish right now, leaves it
   // to its poll, so that a rush does not cost a query per commit per instance.
-  const wake = () => {
-    if (leading && !failing) void round().catch(() => {});
+  const wake = (payload: string) => {
+    if (!leading || failing) return;
+    const rows = parseAnnounced(payload);
+    if (rows) announced.push(...rows);
+    void round(!rows).catch(() => {});
   };
 
   function lost(error: Error) {
     if (leading) log.warn({ err: error }, 'outbox relay: lost its database session; another instance takes over');
     session = undefined;
     leading = false;
+    announced = [];
   }
 
   async function lead(): Promise<boolean> {
@@ -71,15 +98,24 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
     return leading;
   }
 
+  /** Publishes `rows` in order, then marks them. */
+  async function publish(rows: readonly DbOutboxRow[]): Promise<number> {
+    if (!rows.length) return 0;
+    // One connection carries them in this order (Redis pipelines them); any failure leaves every row unmarked.
+    await Promise.all(rows.map(({ id, at, topic, payload }) => pubsub.publish(topic, { id, at, payload } satisfies Envelope<unknown>)));
+    await markPublished(db, rows.map((row) => row.id));
+    return rows.length;
+  }
+
   async function publishWaiting(): Promise<number> {
+    announced = [];
     let published = 0;
     for (;;) {
       const rows = await findUnpublished(db, config.relayBatchSize);
-      if (!rows.length) break;
-      // One connection carries them in this order (Redis pipelines them); any failure leaves every row unmarked.
-      await Promise.all(rows.map(({ id, at, topic, payload }) => pubsub.publish(topic, { id, at, payload } satisfies Envelope<unknown>)));
-      await markPublished(db, rows.map((row) => row.id));
-      published += rows.length;
+      published += await publish(rows);
+      // Rows announced while these were read are among them, or come later: publish those only once.
+      const ids = new Set(rows.map((row) => row.id));
+      announced = announced.filter((row) => !ids.has(row.id));
       if (rows.length < config.relayBatchSize) break;
     }
     if (Date.now() - lastPurge >= PURGE_EVERY_MS) {
@@ -90,8 +126,12 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
     return published;
   }
 
-  /** One round at a time; a wake-up during a round runs another right after it. */
-  function round(): Promise<number> {
+  /**
+   * One round at a time; a wake-up during a round runs another right after it. A round publishes the rows
+   * notifications announced, or, when `read` was asked, reads back everything waiting.
+   */
+  function round(read: boolean): Promise<number> {
+    if (read) readBack = true;
     if (running) {
       again = true;
       return running;
@@ -101,7 +141,14 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
       do {
         again = false;
         if (stopped || !(await lead())) break;
-        published += await publishWaiting();
+        if (readBack) {
+          readBack = false;
+          published += await publishWaiting();
+        } else {
+          const rows = announced;
+          announced = [];
+          published += await publish(rows);
+        }
       } while (again);
       if (failing) log.info('outbox relay: publishing again');
       failing = false;
@@ -115,6 +162,7 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
         const broken = session;
         session = undefined;
         leading = false;
+        announced = [];
         await broken?.close().catch(() => {});
         throw error;
       })
@@ -124,15 +172,15 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
 
   function schedule() {
     if (stopped || config.relayPollIntervalMs === 0) return;
-    timer = setTimeout(() => void round().catch(() => {}).finally(schedule), config.relayPollIntervalMs);
+    timer = setTimeout(() => void round(true).catch(() => {}).finally(schedule), config.relayPollIntervalMs);
     timer.unref();
   }
   schedule();
   // Start listening (and, if free, take the lock) now rather than at the first poll.
-  void round().catch(() => {});
+  void round(true).catch(() => {});
 
   return {
-    runOnce: round,
+    runOnce: () => round(true),
     get leading() {
       return leading;
     },

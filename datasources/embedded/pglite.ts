@@ -34,7 +34,7 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
     },
     // One session: its notifications, and (one instance) every advisory lock it takes, are this process's.
     async listen(channel, onNotify) {
-      const unlisten = await pglite.listen(channel, () => onNotify());
+      const unlisten = await pglite.listen(channel, (payload) => onNotify(payload));
       return { query: queryable.query, close: () => unlisten() };
     },
     close: () => pglite.close(),

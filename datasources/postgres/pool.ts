@@ -47,7 +47,7 @@ export function createPostgresDatabase(connectionString: string, options: { max?
       // keepAlive: an idle listening connection that a firewall drops is noticed, and with it the lost locks.
       const client = new pg.Client({ connectionString, application_name: 'onsale-listen', keepAlive: true });
       let lost = false;
-      client.on('notification', (message) => message.channel === channel && onNotify());
+      client.on('notification', (message) => message.channel === channel && onNotify(message.payload ?? ''));
       client.on('error', (error) => {
         if (!lost) (lost = true), onLost(error);
       });
