@@ -2,6 +2,7 @@
 // hand-signed tokens, a keep-alive GraphQL client, bench events made through the admin API, latency statistics,
 // autocannon, and the results file. No side effects on import: bench/fanout-clients.ts loads it too.
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -63,6 +64,29 @@ export function machineInfo(): Machine {
     totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
     date: new Date().toISOString(),
+  };
+}
+
+/**
+ * The machine's CPU time so far (Linux /proc/stat, in clock ticks): all of it, and what the hypervisor took for
+ * other guests (steal). On a shared VM, steal is what makes two identical runs differ; undefined elsewhere.
+ */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.reduce((sum, value) => sum + value, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts measuring CPU steal; the function it returns gives the share of CPU time stolen since (0–1), if known. */
+export function stealMeter(): () => number | undefined {
+  const start = cpuTicks();
+  return () => {
+    const end = cpuTicks();
+    if (!start || !end || end.total === start.total) return undefined;
+    return Math.round(((end.steal - start.steal) / (end.total - start.total)) * 1000) / 1000;
   };
 }
 

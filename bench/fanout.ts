@@ -19,6 +19,7 @@ import {
   round,
   seatsOf,
   stats,
+  stealMeter,
   tokenSigner,
   writeResults,
   type AutocannonResult,
@@ -280,6 +281,7 @@ type StreamName = 'steady' | 'surge';
  * subscriber has the last version (so that the next stream's messages start after it).
  */
 async function runStream(name: StreamName, rate: number, eventId: number, subscribers: Subscribers) {
+  const steal = stealMeter();
   const fromVersion = await versionOf(eventId);
   console.log(`\n${name}: ${rate} holds/s for ${settings.durationSeconds} s from version ${fromVersion}; reads from ${(settings.durationSeconds - settings.readSeconds) / 2} s in…`);
   const holdsDone = streamHolds(eventId, rate);
@@ -295,7 +297,7 @@ async function runStream(name: StreamName, rate: number, eventId: number, subscr
   if ((holds.codes.OK ?? 0) < holds.sent) console.warn(`  WARNING: holds that failed: ${JSON.stringify(holds.examples)}`);
   const last = await subscribers.request({ type: 'waitFor', version: finalVersion, timeoutMs: settings.finalWaitMs });
   console.log(`  final version ${finalVersion}: ${last.reached} of ${settings.subscribers} subscribers had it ${last.ms} ms after the last hold's answer (${last.open} still open)`);
-  return { name, rate, fromVersion, finalVersion, holds, reads, finalDelivery: last };
+  return { name, rate, fromVersion, finalVersion, holds, reads, finalDelivery: last, cpuStolen: steal() };
 }
 type Stream = Awaited<ReturnType<typeof runStream>>;
 
@@ -402,7 +404,8 @@ async function main(): Promise<number> {
     process.stdout.write(`\nseat-map reads at rest: warming up ${settings.readWarmupSeconds} s… `);
     await measureReads(eventId, settings.readWarmupSeconds);
     process.stdout.write(`measuring ${settings.readSeconds} s… `);
-    const readsAtRest = await measureReads(eventId, settings.readSeconds);
+    const restSteal = stealMeter();
+    const readsAtRest = { ...(await measureReads(eventId, settings.readSeconds)), cpuStolen: restSteal() };
     console.log(`${readsAtRest.requestsPerSecond.toFixed(0)} req/s, p50 ${readsAtRest.latencyP50Ms} ms, p99 ${readsAtRest.latencyP99Ms} ms`);
 
     // The steady stream, then the surge, each with the same reads in its middle.
@@ -433,9 +436,11 @@ async function main(): Promise<number> {
     row('subscribers missing deltas', (x) => `${x.missing} (${x.subscribers.clientsShortOfFinal} short of version ${x.finalVersion})`);
     row('seat-map reads during the stream', (x) => `${x.reads.requestsPerSecond.toFixed(0)} req/s (p50 ${x.reads.latencyP50Ms} ms, p99 ${x.reads.latencyP99Ms} ms)`);
     row('reads during / at rest', (x) => `${(x.summary.readRatio * 100).toFixed(1)}%`);
+    row('CPU time the host took (steal)', (x) => (x.cpuStolen === undefined ? 'unknown' : `${(x.cpuStolen * 100).toFixed(1)}%`));
     const report = streams.at(-1)!.subscribers;
     console.log(`\nsubscribers: ${connect.connected} of ${settings.subscribers} (one event); gaps over the whole run: ${report.gaps} (${report.versionsMissed} versions missed, ${report.overlaps} overlaps) at ${report.clientsWithGaps} subscribers`);
-    console.log(`seat-map reads at rest: ${readsAtRest.requestsPerSecond.toFixed(0)} req/s (p50 ${readsAtRest.latencyP50Ms} ms, p99 ${readsAtRest.latencyP99Ms} ms)`);
+    const restStolen = readsAtRest.cpuStolen === undefined ? '' : `; the host took ${(readsAtRest.cpuStolen * 100).toFixed(1)}% of the CPU meanwhile`;
+    console.log(`seat-map reads at rest: ${readsAtRest.requestsPerSecond.toFixed(0)} req/s (p50 ${readsAtRest.latencyP50Ms} ms, p99 ${readsAtRest.latencyP99Ms} ms)${restStolen}`);
     console.log(
       `server RSS: ${mb(rssAtRest)} at rest, ${mb(rssConnected)} subscribed, ${mb(rssBeforeStream)} after the reads at rest, ` +
         `${mb(rssEnd)} at the end (peak ${rssEnd?.peakMB ?? '?'} MB)`,
