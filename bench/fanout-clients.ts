@@ -12,8 +12,8 @@ export type ClientsRequest =
   /** Answers once every subscribed client has received `version` (or a later one), or after `timeoutMs`. */
   | { type: 'waitFor'; version: number; timeoutMs: number }
   /**
-   * The deliveries of versions after `after` up to `final` measured against `commits` (version → the outbox row's
-   * created_at, ms since the epoch); `final` is the last version every client should have.
+   * The messages starting after version `after` and at or before `final`, measured against `commits` (version →
+   * the outbox row's created_at, ms since the epoch); `final` is the last version every client should have.
    */
   | { type: 'report'; after: number; final: number; commits: [number, number][] }
   /** Closes every connection; the process then exits. */
@@ -31,7 +31,7 @@ export interface ClientsReport {
   clients: number;
   /** Clients whose socket closed before the end (by close code). */
   closed: Record<string, number>;
-  /** Every message of the stream (fromVersion > `after`, version <= `final`), all clients together. */
+  /** Every message of the stream (`after` < fromVersion <= `final`), all clients together. */
   messages: number;
   /** Their changes (seats), all clients together. */
   changes: number;
@@ -216,7 +216,7 @@ function report(request: Extract<ClientsRequest, { type: 'report' }>) {
   for (const client of clients) {
     if (client.closedWith) closed[client.closedWith] = (closed[client.closedWith] ?? 0) + 1;
     client.deliveries.forEach((delivery, i) => {
-      if (delivery.fromVersion <= request.after || delivery.version > request.final) return;
+      if (delivery.fromVersion <= request.after || delivery.fromVersion > request.final) return;
       changes += delivery.changes;
       const from = commits.get(delivery.fromVersion);
       const to = commits.get(delivery.version);

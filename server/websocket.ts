@@ -143,8 +143,11 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (error) => log.error({ err: error }, 'WebSocket server error'));
   wss.on('connection', (socket, request) => {
-    // ws has already closed the socket (1002, 1007, 1009…) when it reports a protocol error here.
-    socket.on('error', (error: Error & { code?: string }) => log.info({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error'));
+    // ws has already closed the socket (1002, 1007, 1009…) when it reports a client's protocol error here.
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code?.startsWith('WS_ERR_')) log.info({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error');
+      else log.warn({ err: error }, 'WebSocket error');
+    });
     let pongWait: NodeJS.Timeout | undefined;
     const pinger = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
@@ -166,6 +169,8 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
             try {
               await handle(String(data));
             } catch (error) {
+              // A reply that could not be sent because the client went away is not our failure.
+              if (socket.readyState !== WebSocket.OPEN) return log.debug({ err: error }, 'WebSocket reply to a closed socket');
               log.error({ err: error }, 'WebSocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             }
@@ -176,7 +181,7 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
     socket.once('close', (code, reason) => {
       clearTimeout(pongWait);
       clearInterval(pinger);
-      void closed(code, String(reason));
+      closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'WebSocket subscriptions failed to close'));
     });
   });
   return {

@@ -13,6 +13,7 @@ describe('clientAddressReader', () => {
     const untrusting = clientAddressReader([]);
     expect(untrusting(request('10.1.2.3', '203.0.113.7'))).toBe('10.1.2.3');
     expect(untrusting(request('::ffff:192.0.2.1'))).toBe('192.0.2.1');
+    expect(untrusting(request('::FFFF:192.0.2.1'))).toBe('192.0.2.1');
     expect(untrusting(request(undefined))).toBe('unknown');
   });
 

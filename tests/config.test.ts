@@ -124,7 +124,7 @@ describe('loadConfig', () => {
 
   it('reads TRUST_PROXY as a list of addresses and subnets, and names it when an entry is neither', () => {
     expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1,::1 ,fd00::/8,' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
-    for (const bad of ['proxy.internal', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/8/1', 'fd00::/129', '10.0.0.1/ 8']) {
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/8/1', 'fd00::/129', '10.0.0.1/ 8', '0.0.0.0/0', '::/0']) {
       expect(configError({ TRUST_PROXY: `127.0.0.1,${bad}` }).message).toContain('TRUST_PROXY');
     }
   });

@@ -73,6 +73,23 @@ describe.each(modes)('outbox notifications and the relay (%s)', (mode) => {
     }
   });
 
+  it('reads back instead when a notification carries anything but outbox rows, and goes on publishing', async () => {
+    const topic = `test.${randomUUID()}`;
+    const bus = await published(topic);
+    try {
+      const db = server.app.services.db;
+      // Anyone who can connect may notify: a payload that is not outbox rows must not stop the relay.
+      await db.query(`SELECT pg_notify('onsale_outbox', '[null]')`);
+      await db.query(`SELECT pg_notify('onsale_outbox', '[{"id": "1", "topic": 7}]')`);
+      await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 1 } }]));
+      await eventually('the next row on pub/sub', () => bus.envelopes.length, (n) => n > 0);
+      expect(bus.envelopes).toMatchObject([{ payload: { n: 1 } }]);
+      expect(server.app.relay.leading).toBe(true);
+    } finally {
+      bus.stop();
+    }
+  });
+
   it('keeps id order when rows too big to announce come before rows announced with them', async () => {
     // One transaction, two statements: both notifications arrive together at the commit, the first without its row.
     const topic = `test.${randomUUID()}`;

@@ -24,11 +24,20 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-/** The rows a notification announces, or undefined when it carries none (or nothing this relay can read). */
+const isOutboxRow = (row: unknown): row is DbOutboxRow => {
+  const { id, topic, at, payload } = (row ?? {}) as Partial<Record<keyof DbOutboxRow, unknown>>;
+  return Number.isSafeInteger(id) && typeof topic === 'string' && Number.isFinite(at) && typeof payload === 'object' && payload !== null;
+};
+
+/**
+ * The rows a notification announces, or undefined when it carries none, or anything but outbox rows (then the
+ * relay reads back what is waiting instead). Any role that can connect to the database can send a notification:
+ * like the outbox table itself, the channel is trusted to the application's database roles.
+ */
 function parseAnnounced(payload: string): DbOutboxRow[] | undefined {
   try {
     const rows: unknown = payload ? JSON.parse(payload) : undefined;
-    return Array.isArray(rows) ? (rows as DbOutboxRow[]) : undefined;
+    return Array.isArray(rows) && rows.length && rows.every(isOutboxRow) ? rows : undefined;
   } catch {
     return undefined;
   }
@@ -72,7 +81,9 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   // A NOTIFY wakes the publisher at once; an instance standing by, or one that cannot publish right now, leaves it
   // to its poll, so that a rush does not cost a query per commit per instance.
   const wake = (payload: string) => {
-    if (!leading || failing) return;
+    if (!leading) return;
+    // Not now: the rows wait, and whatever publishes next reads them back first, so nothing overtakes them.
+    if (failing) return void (readBack = true);
     const rows = parseAnnounced(payload);
     if (rows) announced.push(...rows);
     void round(!rows).catch(() => {});
@@ -93,7 +104,11 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
     if (!leading) {
       const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${advisoryLocks.relay}) AS locked`);
       leading = rows[0]!.locked;
-      if (leading) log.info('outbox relay: this instance publishes');
+      if (leading) {
+        log.info('outbox relay: this instance publishes');
+        // Rows committed while this session did not lead (or did not exist) were announced to nobody.
+        readBack = true;
+      }
     }
     return leading;
   }

@@ -9,6 +9,10 @@ BEGIN
   SELECT json_agg(json_build_object('id', id, 'topic', topic, 'at', (extract(epoch FROM created_at) * 1000)::float8,
                                     'payload', payload) ORDER BY id)::text
     INTO announced FROM new_rows;
+  -- A statement that inserted nothing (a seats update that changed no status) has nothing to announce.
+  IF announced IS NULL THEN
+    RETURN NULL;
+  END IF;
   PERFORM pg_notify('onsale_outbox', CASE WHEN octet_length(announced) < 7900 THEN announced ELSE '' END);
   RETURN NULL;
 END $$;
