@@ -55,7 +55,8 @@ function parseAnnounced(payload: string): DbOutboxRow[] | undefined {
  *
  * A notification carries the rows it announces when they fit (migration 004): the publisher sends those on at
  * once, in the order notifications come (commit order, which within a topic is id order), without reading them
- * back. Polls, and a notification too big to carry its rows, read back everything waiting in id order. A row
+ * back. Polls, a notification too big to carry its rows, and taking the lock read back everything waiting in
+ * id order. A row
  * both read back and announced is published once, unless its notification comes after the read was published:
  * then twice, and subscribers drop the copy by id.
  */
@@ -73,8 +74,9 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   /** Rows announced by notifications and not yet published, in the order they came. */
   let announced: DbOutboxRow[] = [];
   /**
-   * The next round reads everything waiting back, in id order: asked by a poll, by runOnce, or by a notification
-   * without its rows (too many for one). Rows announced until then are committed, so they are among those read.
+   * The next round reads everything waiting back, in id order: asked by a poll, by runOnce, by a notification
+   * without its rows (too many for one), by taking the lock, and by notifications ignored while failing. Rows
+   * announced until then are committed, so they are among those read.
    */
   let readBack = false;
 
