@@ -56,9 +56,8 @@ function parseAnnounced(payload: string): DbOutboxRow[] | undefined {
  * A notification carries the rows it announces when they fit (migration 004): the publisher sends those on at
  * once, in the order notifications come (commit order, which within a topic is id order), without reading them
  * back. Polls, a notification too big to carry its rows, and taking the lock read back everything waiting in
- * id order. A row
- * both read back and announced is published once, unless its notification comes after the read was published:
- * then twice, and subscribers drop the copy by id.
+ * id order. A row both read back and announced is published once, unless its notification comes after the read
+ * was published: then twice, and subscribers drop the copy by id.
  */
 export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; config: RelayConfig }): Relay {
   const { db, pubsub, log, config } = deps;
