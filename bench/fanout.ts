@@ -60,7 +60,12 @@ const settings = {
    * coalescing interval, the most the server sends whatever the rate.
    */
   surgeRate: intFromEnv('BENCH_SURGE_RATE', DEFAULT_SURGE_RATE, 0),
-  /** Seconds of streaming holds, in each stream. */
+  /**
+   * Seconds of the steady stream: 120 messages at 2 holds/s, so that its p99 is a percentile of the messages and
+   * not, as with 30, the slowest one.
+   */
+  steadySeconds: intFromEnv('BENCH_STEADY_DURATION', 60),
+  /** Seconds of the surge. */
   durationSeconds: intFromEnv('BENCH_DURATION', 15),
   /** Each read measurement (at rest, and in the middle of the stream). */
   readSeconds: intFromEnv('BENCH_READ_SECONDS', 10),
@@ -79,8 +84,8 @@ const settings = {
   ...benchLayout,
   ...benchSecrets,
 };
-if (settings.readSeconds > settings.durationSeconds) {
-  throw new Error(`BENCH_READ_SECONDS (${settings.readSeconds}) must not exceed BENCH_DURATION (${settings.durationSeconds}): reads run inside the stream`);
+if (settings.readSeconds > Math.min(settings.durationSeconds, settings.steadySeconds)) {
+  throw new Error(`BENCH_READ_SECONDS (${settings.readSeconds}) must not exceed BENCH_DURATION or BENCH_STEADY_DURATION: reads run inside each stream`);
 }
 const seatsPerEvent = seatsOf(settings);
 /** At most one connection per subscriber from this one address, with room to spare. */
@@ -223,13 +228,12 @@ async function measureReads(eventId: number, seconds: number): Promise<ReadResul
 }
 
 /**
- * holdBestAvailable of 2 seats by a fresh user each, sent open loop at `rate` per second for BENCH_DURATION
- * seconds (each on schedule, whether or not the ones before have been answered); resolves once every hold is
- * answered.
+ * holdBestAvailable of 2 seats by a fresh user each, sent open loop at `rate` per second for `durationSeconds`
+ * (each on schedule, whether or not the ones before have been answered); resolves once every hold is answered.
  */
-async function streamHolds(eventId: number, rate: number) {
+async function streamHolds(eventId: number, rate: number, durationSeconds: number) {
   const intervalMs = 1000 / rate;
-  const count = Math.round(rate * settings.durationSeconds);
+  const count = Math.round(rate * durationSeconds);
   const latencies: number[] = [];
   const codes: Record<string, number> = {};
   const examples: Record<string, string> = {};
@@ -277,15 +281,15 @@ const mb = (memory: { rssMB: number } | null) => (memory ? `${memory.rssMB} MB` 
 type StreamName = 'steady' | 'surge';
 
 /**
- * One stream: holds at `rate` for BENCH_DURATION seconds, seat-map reads in its middle, then a wait until every
- * subscriber has the last version (so that the next stream's messages start after it).
+ * One stream: holds at `rate` for `seconds`, seat-map reads in its middle, then a wait until every subscriber has
+ * the last version (so that the next stream's messages start after it).
  */
-async function runStream(name: StreamName, rate: number, eventId: number, subscribers: Subscribers) {
+async function runStream(name: StreamName, rate: number, seconds: number, eventId: number, subscribers: Subscribers) {
   const steal = stealMeter();
   const fromVersion = await versionOf(eventId);
-  console.log(`\n${name}: ${rate} holds/s for ${settings.durationSeconds} s from version ${fromVersion}; reads from ${(settings.durationSeconds - settings.readSeconds) / 2} s in…`);
-  const holdsDone = streamHolds(eventId, rate);
-  await sleep(((settings.durationSeconds - settings.readSeconds) / 2) * 1000);
+  console.log(`\n${name}: ${rate} holds/s for ${seconds} s from version ${fromVersion}; reads from ${(seconds - settings.readSeconds) / 2} s in…`);
+  const holdsDone = streamHolds(eventId, rate, seconds);
+  await sleep(((seconds - settings.readSeconds) / 2) * 1000);
   const reads = await measureReads(eventId, settings.readSeconds);
   console.log(`  reads during the stream: ${reads.requestsPerSecond.toFixed(0)} req/s, p50 ${reads.latencyP50Ms} ms, p99 ${reads.latencyP99Ms} ms`);
   const holds = await holdsDone;
@@ -342,7 +346,8 @@ async function main(): Promise<number> {
   console.log(`  BENCH_CONNECT_WAVE      ${settings.connectWave} connections opened at once`);
   console.log(`  BENCH_HOLD_RATE         ${settings.holdRate} holds/s in the steady stream (holdBestAvailable, quantity 2, a fresh user each), open loop`);
   console.log(`  BENCH_SURGE_RATE        ${settings.surgeRate ? `${settings.surgeRate} holds/s in the surge that follows` : '0: no surge'}`);
-  console.log(`  BENCH_DURATION          ${settings.durationSeconds} s of holds streaming in, each stream (after ${settings.warmupHolds}+ warm-up holds)`);
+  console.log(`  BENCH_STEADY_DURATION   ${settings.steadySeconds} s of the steady stream (after ${settings.warmupHolds}+ warm-up holds)`);
+  console.log(`  BENCH_DURATION          ${settings.durationSeconds} s of the surge`);
   console.log(
     `  BENCH_READ_SECONDS      ${settings.readSeconds} s of seat-map reads at rest (after ${settings.readWarmupSeconds} s of warm-up) and again in the middle of each stream`,
   );
@@ -413,8 +418,8 @@ async function main(): Promise<number> {
     // The steady stream, then the surge, each with the same reads in its middle.
     const rssBeforeStream = await memoryOf(server.pid);
     console.log(`server RSS after the reads at rest: ${mb(rssBeforeStream)}`);
-    const runs: Stream[] = [await runStream('steady', settings.holdRate, eventId, subscribers)];
-    if (settings.surgeRate) runs.push(await runStream('surge', settings.surgeRate, eventId, subscribers));
+    const runs: Stream[] = [await runStream('steady', settings.holdRate, settings.steadySeconds, eventId, subscribers)];
+    if (settings.surgeRate) runs.push(await runStream('surge', settings.surgeRate, settings.durationSeconds, eventId, subscribers));
     const rssEnd = await memoryOf(server.pid);
 
     const commits = await commitTimes(eventId);
