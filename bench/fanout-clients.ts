@@ -12,8 +12,8 @@ export type ClientsRequest =
   /** Answers once every subscribed client has received `version` (or a later one), or after `timeoutMs`. */
   | { type: 'waitFor'; version: number; timeoutMs: number }
   /**
-   * The messages starting after version `after` and at or before `final`, measured against `commits` (version →
-   * the outbox row's created_at, ms since the epoch); `final` is the last version every client should have.
+   * The messages starting after version `after` and at or before `final` (one stream's), measured against
+   * `commits` (version → the outbox row's created_at, ms since the epoch).
    */
   | { type: 'report'; after: number; final: number; commits: [number, number][] }
   /** Closes every connection; the process then exits. */
@@ -47,10 +47,6 @@ export interface ClientsReport {
   overlaps: number;
   /** Clients with at least one gap or overlap. */
   clientsWithGaps: number;
-  /** Clients whose last version is short of `final`. */
-  clientsShortOfFinal: number;
-  /** Clients that missed some version: a gap, or short of `final`. */
-  clientsMissingDeltas: number;
   /** Messages other than `next` (error, complete) and `next` messages with errors. */
   errorMessages: number;
   firstError?: string;
@@ -241,8 +237,6 @@ function report(request: Extract<ClientsRequest, { type: 'report' }>) {
     versionsMissed: sum((client) => client.versionsMissed),
     overlaps: sum((client) => client.overlaps),
     clientsWithGaps: clients.filter((client) => client.gaps || client.overlaps).length,
-    clientsShortOfFinal: clients.filter((client) => client.lastVersion < request.final).length,
-    clientsMissingDeltas: clients.filter((client) => client.gaps || client.lastVersion < request.final).length,
     errorMessages,
     firstError,
     rssMB: round(process.memoryUsage().rss / 2 ** 20),

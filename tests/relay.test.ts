@@ -33,11 +33,16 @@ describe.each(modes)('outbox notifications and the relay (%s)', (mode) => {
     }
   }
 
-  /** Every envelope published on `topic` from now on. */
-  async function published(topic: string): Promise<{ envelopes: Envelope<unknown>[]; stop: () => void }> {
+  /** Runs `fn` with a fresh topic and every envelope published on it meanwhile. */
+  async function onBus(fn: (topic: string, envelopes: Envelope<unknown>[]) => Promise<void>): Promise<void> {
+    const topic = `test.${randomUUID()}`;
     const envelopes: Envelope<unknown>[] = [];
     const stop = await server.app.services.pubsub.listen<Envelope<unknown>>(topic, (envelope) => envelopes.push(envelope));
-    return { envelopes, stop };
+    try {
+      await fn(topic, envelopes);
+    } finally {
+      stop();
+    }
   }
 
   it('announces the rows of a statement in its notification, as the relay reads them back', async () => {
@@ -60,52 +65,37 @@ describe.each(modes)('outbox notifications and the relay (%s)', (mode) => {
     expect(payloads.some((payload) => payload.includes(topic))).toBe(false);
   });
 
-  it('publishes announced rows from the notification, without reading them back', async () => {
-    // A row written as already published: reading back would never find it, so only its notification can carry it.
-    const topic = `test.${randomUUID()}`;
-    const bus = await published(topic);
-    try {
+  it('publishes announced rows from the notification, without reading them back', () =>
+    onBus(async (topic, envelopes) => {
+      // A row written as already published: reading back would never find it, so only its notification can carry it.
       await server.app.services.db.query(`INSERT INTO outbox (topic, payload, published_at) VALUES ($1, '{"n": 1}', now())`, [topic]);
-      await eventually('the announced row on pub/sub', () => bus.envelopes.length, (n) => n > 0);
-      expect(bus.envelopes).toMatchObject([{ payload: { n: 1 } }]);
-    } finally {
-      bus.stop();
-    }
-  });
+      await eventually('the announced row on pub/sub', () => envelopes.length, (n) => n > 0);
+      expect(envelopes).toMatchObject([{ payload: { n: 1 } }]);
+    }));
 
-  it('reads back instead when a notification carries anything but outbox rows, and goes on publishing', async () => {
-    const topic = `test.${randomUUID()}`;
-    const bus = await published(topic);
-    try {
+  it('reads back instead when a notification carries anything but outbox rows, and goes on publishing', () =>
+    onBus(async (topic, envelopes) => {
       const db = server.app.services.db;
       // Anyone who can connect may notify: a payload that is not outbox rows must not stop the relay.
       await db.query(`SELECT pg_notify('onsale_outbox', '[null]')`);
       await db.query(`SELECT pg_notify('onsale_outbox', '[{"id": "1", "topic": 7}]')`);
       await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 1 } }]));
-      await eventually('the next row on pub/sub', () => bus.envelopes.length, (n) => n > 0);
-      expect(bus.envelopes).toMatchObject([{ payload: { n: 1 } }]);
+      await eventually('the next row on pub/sub', () => envelopes.length, (n) => n > 0);
+      expect(envelopes).toMatchObject([{ payload: { n: 1 } }]);
       expect(server.app.relay.leading).toBe(true);
-    } finally {
-      bus.stop();
-    }
-  });
+    }));
 
-  it('keeps id order when rows too big to announce come before rows announced with them', async () => {
-    // One transaction, two statements: both notifications arrive together at the commit, the first without its row.
-    const topic = `test.${randomUUID()}`;
-    const bus = await published(topic);
-    try {
+  it('keeps id order when rows too big to announce come before rows announced with them', () =>
+    onBus(async (topic, envelopes) => {
+      // One transaction, two statements: both notifications arrive together at the commit, the first without its row.
       await server.app.services.db.transaction(async (tx) => {
         await insertOutbox(tx, [{ topic, payload: BIG }]);
         await insertOutbox(tx, [{ topic, payload: { n: 2 } }]);
       });
-      await eventually('both rows on pub/sub', () => bus.envelopes.length, (n) => n >= 2);
+      await eventually('both rows on pub/sub', () => envelopes.length, (n) => n >= 2);
       const rows = await findTopicSince(server.app.services.db, topic, 0, 10);
       // In id order, each once (a copy would come after the first and is dropped by subscribers anyway).
-      expect([...new Set(bus.envelopes.map((envelope) => envelope.id))]).toEqual(rows.map((row) => row.id));
-      expect(bus.envelopes[0]!.id).toBe(rows[0]!.id);
-    } finally {
-      bus.stop();
-    }
-  });
+      expect([...new Set(envelopes.map((envelope) => envelope.id))]).toEqual(rows.map((row) => row.id));
+      expect(envelopes[0]!.id).toBe(rows[0]!.id);
+    }));
 });
