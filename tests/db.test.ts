@@ -10,7 +10,7 @@ import { demoEvents } from '../datasources/seed/demo-data.js';
 import { createEvent, createEventBatcher, createEventLoader, createVenue } from '../domain/event/event.service.js';
 import { openDatabase } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
-import { adminQuery, databaseUrl } from './helpers/services.js';
+import { adminQuery, databaseUrl, TEST_DATABASE_URL } from './helpers/services.js';
 
 /** One contract, every implementation of the database port. */
 const implementations: [string, () => Promise<{ db: Database; drop: () => Promise<void> }>][] = [
@@ -128,6 +128,24 @@ describe.each(implementations)('shared loaders and transactions (%s)', (_, open)
       expect(outside.status === 'fulfilled' && outside.value?.id).toBe(eventId);
     } finally {
       await drop();
+    }
+  });
+});
+
+describe('the listening session (postgres)', () => {
+  it('has the server end it within half a minute of its client going silent, freeing the locks it holds', async () => {
+    const db = createPostgresDatabase(TEST_DATABASE_URL, { max: 1 });
+    const session = await db.listen('onsale_test_channel', () => {}, () => {});
+    try {
+      const { rows } = await session.query<Record<string, string>>(
+        `SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_interval') AS interval,
+                current_setting('tcp_keepalives_count') AS count, current_setting('tcp_user_timeout') AS user_timeout`,
+      );
+      // Over TCP (as here) the server reports what it applies to the socket; the system default would be 0.
+      expect(rows[0]).toEqual({ idle: '10', interval: '5', count: '3', user_timeout: '25000' });
+    } finally {
+      await session.close();
+      await db.close();
     }
   });
 });

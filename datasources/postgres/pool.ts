@@ -18,6 +18,12 @@ function run<R>(client: pg.Pool | pg.PoolClient | pg.Client, statement: Statemen
     .then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
 }
 
+/**
+ * The server side of a listening session's TCP liveness: probes after 10 s idle, every 5 s, 3 unanswered end
+ * it; unacknowledged data ends it after 25 s (keepalives only probe an idle connection). Settings any role may set.
+ */
+const LISTEN_SESSION_TCP = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=25000';
+
 /** Connects to a real Postgres server through a `pg` pool. */
 export function createPostgresDatabase(connectionString: string, options: { max?: number } = {}): Database {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: 'onsale' });
@@ -44,8 +50,17 @@ export function createPostgresDatabase(connectionString: string, options: { max?
       }
     },
     async listen(channel, onNotify, onLost) {
-      // keepAlive: an idle listening connection that a firewall drops is noticed, and with it the lost locks.
-      const client = new pg.Client({ connectionString, application_name: 'onsale-listen', keepAlive: true });
+      const client = new pg.Client({
+        connectionString,
+        application_name: 'onsale-listen',
+        // This session holds the relay's lock. When its peer vanishes without a word (a host lost, a network cut,
+        // a firewall dropping idle connections), the system defaults would notice after two hours: so long
+        // nobody else could take the lock and publish. Both ends probe instead: this side after 10 s idle, and the
+        // server ends the session, freeing the lock, after about 25 s without an answer.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        options: LISTEN_SESSION_TCP,
+      });
       let lost = false;
       client.on('notification', (message) => message.channel === channel && onNotify(message.payload ?? ''));
       client.on('error', (error) => {
