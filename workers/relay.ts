@@ -97,10 +97,22 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
     announced = [];
   }
 
-  async function lead(): Promise<boolean> {
+  /** Whether this instance publishes; `check`: ask the session whether it still lives first (polls do). */
+  async function lead(check: boolean): Promise<boolean> {
     if (!session) {
       opening ??= db.listen('onsale_outbox', wake, lost).finally(() => (opening = undefined));
       session = await opening;
+    } else if (leading && check) {
+      // The server may have ended this session, and freed the lock, without a word reaching us (a network cut
+      // swallows it): another instance may publish by now. A session that fails to answer is given up.
+      try {
+        await session.query('SELECT 1');
+      } catch (error) {
+        const dead = session;
+        lost(error as Error);
+        void dead.close();
+        return false;
+      }
     }
     if (!leading) {
       const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${advisoryLocks.relay}) AS locked`);
@@ -156,7 +168,7 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
       let published = 0;
       do {
         again = false;
-        if (stopped || !(await lead())) break;
+        if (stopped || !(await lead(readBack))) break;
         if (readBack) {
           readBack = false;
           published += await publishWaiting();

@@ -24,6 +24,8 @@ function run<R>(client: pg.Pool | pg.PoolClient | pg.Client, statement: Statemen
  */
 const LISTEN_SESSION_TCP = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=25000';
 
+const LISTEN_SESSION_QUERY_TIMEOUT_MS = 5_000;
+
 /** Connects to a real Postgres server through a `pg` pool. */
 export function createPostgresDatabase(connectionString: string, options: { max?: number } = {}): Database {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: 'onsale' });
@@ -60,6 +62,8 @@ export function createPostgresDatabase(connectionString: string, options: { max?
         keepAlive: true,
         keepAliveInitialDelayMillis: 10_000,
         options: LISTEN_SESSION_TCP,
+        // A statement on a session whose peer went silent fails after this long rather than waiting on TCP.
+        query_timeout: LISTEN_SESSION_QUERY_TIMEOUT_MS,
       });
       let lost = false;
       client.on('notification', (message) => message.channel === channel && onNotify(message.payload ?? ''));

@@ -1,0 +1,104 @@
+// A publisher whose listening session the server ended without it hearing (a network cut swallows the goodbye)
+// must stop publishing: the lock went with that session, and another instance may hold it now. Postgres only: a
+// TCP proxy between the relay and the server stands in for the cut.
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { advisoryLocks } from '../datasources/postgres/locks.js';
+import { migrate } from '../datasources/postgres/migrate.js';
+import { findTopicSince, insertOutbox } from '../datasources/postgres/outbox.sql.js';
+import { createPostgresDatabase } from '../datasources/postgres/pool.js';
+import { createLogger } from '../server/logger.js';
+import { createInProcessPubSub } from '../subscriptions/pubsub.js';
+import { startRelay } from '../workers/relay.js';
+import { eventually } from './helpers/realtime.js';
+import { adminQuery, databaseUrl } from './helpers/services.js';
+
+/** A TCP proxy to `target` that can go silent on one connection: nothing passes either way, nothing is closed. */
+async function cuttableProxy(target: URL) {
+  const pairs: { client: net.Socket; upstream: net.Socket }[] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    pairs.push({ client, upstream });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    /** Goes silent on the connection whose server side is `clientPort` (the server's view of our end). */
+    cut(clientPort: number) {
+      const pair = pairs.find(({ upstream }) => upstream.localPort === clientPort)!;
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      pair.client.pause();
+      pair.upstream.pause();
+    },
+    close() {
+      for (const { client, upstream } of pairs) client.destroy(), upstream.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('the outbox relay (postgres)', () => {
+  const name = `onsale_test_relay_${randomUUID().replaceAll('-', '')}`;
+  const url = new URL(databaseUrl(name));
+  const direct = () => createPostgresDatabase(url.toString(), { max: 2 });
+  beforeAll(async () => {
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const db = direct();
+    await migrate(db);
+    await db.close();
+  });
+  afterAll(() => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+
+  it('stops publishing when its session was ended without its hearing, and publishes again once it leads', async () => {
+    const proxy = await cuttableProxy(url);
+    const through = new URL(url);
+    through.port = String(proxy.port);
+    const db = createPostgresDatabase(through.toString(), { max: 2 });
+    const admin = direct();
+    const pubsub = createInProcessPubSub();
+    const topic = `test.${randomUUID()}`;
+    const published: unknown[] = [];
+    await pubsub.listen(topic, (envelope) => published.push(envelope));
+    const config = { relayPollIntervalMs: 0, relayBatchSize: 100, outboxRetentionSeconds: 86_400 };
+    const relay = startRelay({ db, pubsub, log: createLogger('silent'), config });
+    // Another instance, for the lock: it holds it once the cut session is gone.
+    const other = new pg.Client({ connectionString: url.toString() });
+    try {
+      await relay.runOnce();
+      expect(relay.leading).toBe(true);
+      const { rows } = await admin.query<{ pid: number; port: number }>(
+        `SELECT pid, client_port AS port FROM pg_stat_activity WHERE datname = $1 AND application_name = 'onsale-listen'`,
+        [name],
+      );
+      expect(rows).toHaveLength(1);
+      proxy.cut(rows[0]!.port);
+      await admin.query(`SELECT pg_terminate_backend($1)`, [rows[0]!.pid]);
+      await other.connect();
+      await eventually('the lock, for the other instance', async () => {
+        const { rows: [lock] } = await other.query(`SELECT pg_try_advisory_lock(${advisoryLocks.relay}) AS ok`);
+        return lock.ok as boolean;
+      }, (ok) => ok);
+      await admin.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 1 } }]));
+
+      // A poll: the relay's pool still reaches the server, its session does not answer.
+      expect(await relay.runOnce()).toBe(0);
+      expect(relay.leading).toBe(false);
+      expect(published).toEqual([]);
+
+      // The other instance goes; the relay opens a new session, takes the lock, and the row goes out once.
+      await other.end();
+      await eventually('the relay leading again', () => relay.runOnce().then(() => relay.leading), (leading) => leading);
+      expect(published).toHaveLength(1);
+      expect((await findTopicSince(admin, topic, 0, 10)).map((row) => row.payload)).toEqual([{ n: 1 }]);
+    } finally {
+      proxy.close(); // first: a session still cut would never finish closing
+      await relay.stop();
+      await other.end().catch(() => {});
+      await Promise.all([db.close(), admin.close()]);
+    }
+  }, 30_000);
+});
