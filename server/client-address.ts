@@ -47,3 +47,18 @@ export function clientAddressReader(trusted: readonly string[]): (req: IncomingM
     return address;
   };
 }
+
+/**
+ * What per-address limits count for a client address: an IPv4 address itself, an IPv6 address by its /64, the
+ * smallest network a provider hands one subscriber or one phone. Counted by /128, one host with a /64 could
+ * spread over 2^64 addresses. An IPv6 address carrying an IPv4 one (NAT64's `64:ff9b::192.0.2.1`) stands for
+ * that IPv4 client, and is counted alone.
+ */
+export function limitKey(address: string): string {
+  if (isIP(address) !== 6 || address.includes('.')) return address;
+  const [head = '', tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
+}

@@ -17,7 +17,7 @@ import { LRUCache } from 'lru-cache';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
-import { clientAddressReader } from './client-address.js';
+import { clientAddressReader, limitKey } from './client-address.js';
 import { resolveCaller } from './auth.js';
 import { createContext, renewContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
@@ -219,9 +219,11 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
   const rules = config.production ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const documents = new LRUCache<string, DocumentNode>({ max: DOCUMENT_CACHE_SIZE });
 
-  // Connections per client address: one more is refused at the upgrade (HTTP 429), before any WebSocket exists.
+  // Connections per client address (an IPv6 one by its /64): one more is refused at the upgrade (HTTP 429),
+  // before any WebSocket exists.
   const perIp = new Map<string, number>();
-  const clientAddress = clientAddressReader(config.trustProxy);
+  const readAddress = clientAddressReader(config.trustProxy);
+  const clientAddress = (req: IncomingMessage) => limitKey(readAddress(req));
   const wss = new WebSocketServer({
     server: httpServer,
     path: '/graphql',

@@ -1,7 +1,7 @@
-// clientAddressReader over plain request shapes: which address per-address limits count.
+// clientAddressReader over plain request shapes, and limitKey: which address per-address limits count.
 import type { IncomingMessage } from 'node:http';
 import { describe, it, expect } from 'vitest';
-import { clientAddressReader } from '../server/client-address.js';
+import { clientAddressReader, limitKey } from '../server/client-address.js';
 
 const request = (remoteAddress: string | undefined, forwardedFor?: string | string[]) =>
   ({ socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
@@ -34,5 +34,24 @@ describe('clientAddressReader', () => {
     expect(behindProxies(request('10.0.0.2', '203.0.113.7, garbage'))).toBe('10.0.0.2');
     expect(behindProxies(request('10.0.0.2', '203.0.113.7, , 10.0.0.3'))).toBe('10.0.0.3');
     expect(behindProxies(request('10.0.0.2', '10.0.0.5, 10.0.0.3'))).toBe('10.0.0.5');
+  });
+});
+
+describe('limitKey', () => {
+  it('counts an IPv4 address alone, and an IPv6 address by its /64, however it is written', () => {
+    expect(limitKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(limitKey('2001:db8:a:b:1:2:3:4')).toBe('2001:db8:a:b::/64');
+    expect(limitKey('2001:DB8:A:B::9')).toBe('2001:db8:a:b::/64');
+    expect(limitKey('2001:0db8:000a:000b:ffff::')).toBe('2001:db8:a:b::/64');
+    expect(limitKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(limitKey('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64');
+    expect(limitKey('::1')).toBe('0:0:0:0::/64');
+    expect(limitKey('fe80::1:2:3:4')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('counts an IPv6 address that carries an IPv4 one alone, and leaves anything else as it is', () => {
+    expect(limitKey('64:ff9b::192.0.2.1')).toBe('64:ff9b::192.0.2.1');
+    expect(limitKey('64:ff9b::192.0.2.2')).not.toBe(limitKey('64:ff9b::192.0.2.1'));
+    expect(limitKey('unknown')).toBe('unknown');
   });
 });

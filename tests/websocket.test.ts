@@ -357,7 +357,7 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     expect(await attempt(limited.url)).toEqual({ status: 429 });
   });
 
-  it('counts the clients behind a trusted proxy by X-Forwarded-For, read from the right', async () => {
+  it('counts the clients behind a trusted proxy by X-Forwarded-For, read from the right, IPv6 ones by /64', async () => {
     const via = (forwardedFor?: string) => attempt(proxied.url, forwardedFor ? { 'x-forwarded-for': forwardedFor } : undefined);
     const accepted = async (forwardedFor?: string) => {
       const outcome = await via(forwardedFor);
@@ -377,6 +377,11 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     await accepted('203.0.113.9, not-an-address');
     await accepted();
     expect(await via('not-an-address')).toEqual({ status: 429 });
+    // IPv6 clients count by their /64: two addresses of one network share its two connections.
+    await accepted('2001:db8:1:2::a');
+    await accepted('2001:db8:1:2:ffff::b');
+    expect(await via('2001:db8:1:2::c')).toEqual({ status: 429 });
+    await accepted('2001:db8:1:3::a');
   });
 
   it('terminates a client that does not answer pings, and keeps one that does', async () => {
