@@ -105,12 +105,12 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
     } else if (leading && check) {
       // The server may have ended this session, and freed the lock, without a word reaching us (a network cut
       // swallows it): another instance may publish by now. A session that fails to answer is given up.
+      const asked = session;
       try {
-        await session.query('SELECT 1');
+        await asked.query('SELECT 1');
       } catch (error) {
-        const dead = session;
-        lost(error as Error);
-        void dead.close();
+        if (session === asked) lost(error as Error);
+        void asked.close();
         return false;
       }
     }
