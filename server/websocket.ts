@@ -122,6 +122,19 @@ function createSharedSubscribe() {
   };
 }
 
+/** The id of a Subscribe message; undefined for any other message (graphql-ws judges those, malformed ones too). */
+function subscribeId(text: string): string | undefined {
+  try {
+    const message = JSON.parse(text) as { type?: unknown; id?: unknown } | null;
+    return message?.type === 'subscribe' && typeof message.id === 'string' ? message.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A close frame's reason holds at most 123 bytes (ws throws on more); an id is the client's and may be long. */
+const closeReason = (reason: string) => (Buffer.byteLength(reason) <= 123 ? reason : 'Subscriber already exists');
+
 /** What graphql-ws hands every callback besides the message: the socket, the upgrade request, and who called. */
 interface Extra {
   socket: WebSocket;
@@ -148,6 +161,12 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
       if (error.code?.startsWith('WS_ERR_')) log.info({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error');
       else log.warn({ err: error }, 'WebSocket error');
     });
+    // The ids of this socket's operations, each from its Subscribe until graphql-ws is done with it (handling a
+    // Subscribe settles when its operation ends). graphql-ws frees an id as soon as the client completes it, even
+    // while its operation is still starting: a Subscribe reusing the id would run beside that one, and the first,
+    // once started, would be registered under the id and then overwritten. Never returned, it would keep sending
+    // and keep its pub/sub subscription after the socket closed. Here an id stays taken until its operation ends.
+    const operations = new Set<string>();
     let pongWait: NodeJS.Timeout | undefined;
     const pinger = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
@@ -166,13 +185,21 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data) => {
+            const text = String(data);
+            const id = subscribeId(text);
+            if (id !== undefined) {
+              if (operations.has(id)) return socket.close(CloseCode.SubscriberAlreadyExists, closeReason(`Subscriber for ${id} already exists`));
+              operations.add(id);
+            }
             try {
-              await handle(String(data));
+              await handle(text);
             } catch (error) {
               // A reply that could not be sent because the client went away is not our failure.
               if (socket.readyState !== WebSocket.OPEN) return log.debug({ err: error }, 'WebSocket reply to a closed socket');
               log.error({ err: error }, 'WebSocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
+            } finally {
+              if (id !== undefined) operations.delete(id);
             }
           }),
       },

@@ -251,6 +251,41 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     expect(raw.close!.reason).toContain('same');
   });
 
+  it('keeps an id taken until its operation has ended, a complete notwithstanding: reusing it closes with 4409 and leaves nothing subscribed', async () => {
+    // A hold stream has a pub/sub listen of its own: the count of listens shows whether one is left behind.
+    const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status } }`;
+    const owner = await server.token('ws-reuse');
+    const { holdSeats: held } = ok(await server.gql<{ holdSeats: { id: string } }>(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(nextSeat++)] } }, owner));
+    const listening = () => server.app.services.pubsub.listening();
+    /** The count of listens once it has not changed for 200 ms (earlier tests' sockets may still be closing). */
+    const steady = async () => {
+      let last = -1;
+      for (let i = 0; i < 25 && listening() !== last; i++) {
+        last = listening();
+        await sleep(200);
+      }
+      return listening();
+    };
+    const before = await steady();
+
+    for (const [id, reason] of [
+      ['reused', 'Subscriber for reused already exists'],
+      // An id too long for a close frame's reason (123 bytes): the reason goes without it.
+      ['x'.repeat(200), 'Subscriber already exists'],
+    ]) {
+      const raw = await Raw.open(server.url);
+      await raw.init({ authorization: `Bearer ${owner}` });
+      // The complete reaches graphql-ws while the first operation is still starting (reading the hold).
+      raw.subscribe(id!, HOLD_UPDATED, { id: held.id });
+      raw.send({ type: 'complete', id });
+      raw.subscribe(id!, HOLD_UPDATED, { id: held.id });
+      expect(await raw.closeCode()).toBe(4409);
+      expect(raw.close!.reason).toBe(reason);
+      // Both operations were let go with the socket.
+      expect(await steady()).toBe(before);
+    }
+  });
+
   it('closes a connection that sends more than 64 KiB with 1009, and only that one', async () => {
     const other = await Raw.open(server.url);
     await other.init();
