@@ -48,9 +48,10 @@ async function watchRecord<T>(
   also?: (record: T, refresh: () => void) => () => void,
 ): Promise<AsyncIterableIterator<T>> {
   let last = stateOf(first);
-  let cancelTimers = also?.(first, () => refresh()) ?? (() => {});
+  let cancelTimers = () => {};
   let reading = Promise.resolve();
   let closed = false;
+  // Timers are set only once listening succeeded: if it fails, nothing is left to fire for a stream never made.
   const unlisten = await deps.pubsub.listen(topic, () => refresh());
   const stopReconnect = deps.pubsub.onReconnect(() => {
     refresh();
@@ -73,6 +74,7 @@ async function watchRecord<T>(
       stream.push(record);
     });
   }
+  cancelTimers = also?.(first, () => refresh()) ?? (() => {});
   refresh();
   return stream.iterator;
 }

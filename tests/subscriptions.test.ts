@@ -2,6 +2,7 @@
 // modes (Postgres + Redis, embedded + in-process).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
+import { watchHold } from '../domain/watch.service.js';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { eventually, watch, type Watch } from './helpers/realtime.js';
 import { testRedis } from './helpers/services.js';
@@ -132,6 +133,20 @@ describe.each(modes)('subscriptions (%s)', (mode) => {
     const mine = watch<{ holdUpdated: { status: string; expiresAt: string } }>(server.ws({ authorization: `Bearer ${owner}` }), HOLD_UPDATED, { id: hold.id });
     await mine.until((results) => results.some((r) => r.holdUpdated.status === 'EXPIRED'), 10_000);
     expect(mine.results.map((r) => r.holdUpdated.status)).toEqual(['ACTIVE', 'EXPIRED']);
+  });
+
+  it('sets no timer for a hold stream that could not listen', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Stalls', price: 3_000, rows: 1, seatsPerRow: 4 }]);
+    const owner = 'unlistened-owner';
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0)] } }, await server.token(owner))).holdSeats;
+    const { services } = server.app;
+    const pubsub = { ...services.pubsub, listen: () => Promise.reject(new Error('pub/sub unreachable')) };
+    // The warning is due 100 ms from now: a timer set before listening would fire into a stream that was never
+    // made (and the process would end on the unhandled rejection).
+    const holdExpiryWarningSeconds = (new Date(hold.expiresAt).getTime() - Date.now() - 100) / 1000;
+    const caller = { kind: 'user', userId: owner, admin: false } as const;
+    await expect(watchHold({ ...services, pubsub, config: { holdExpiryWarningSeconds } }, caller, hold.id)).rejects.toThrow('pub/sub unreachable');
+    await new Promise((resolve) => setTimeout(resolve, 400));
   });
 
   it('tells the owner of a booking each change of its status', async () => {
