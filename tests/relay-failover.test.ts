@@ -1,6 +1,7 @@
 // A publisher whose listening session the server ended without it hearing (a network cut swallows the goodbye)
 // must stop publishing: the lock went with that session, and another instance may hold it now. Postgres only: a
-// TCP proxy between the relay and the server stands in for the cut.
+// TCP proxy between the relay and the server stands in for the cut. And a publisher recovering from a failed
+// publish must not leave a row committed meanwhile for the next poll.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
@@ -101,4 +102,52 @@ describe('the outbox relay (postgres)', () => {
       await Promise.all([db.close(), admin.close()]);
     }
   }, 30_000);
+
+  it('publishes a row committed while it recovers from a failed publish, without waiting for a poll', async () => {
+    const db = direct();
+    const inner = createInProcessPubSub();
+    const topic = `test.${randomUUID()}`;
+    const published: unknown[] = [];
+    await inner.listen(topic, (envelope) => published.push(envelope));
+    // Pub/sub fails at first; then its publishes wait at a gate, so that a commit lands in the middle of one.
+    let failing = true;
+    let publishes = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const pubsub = {
+      ...inner,
+      async publish(topic: string, payload: unknown) {
+        if (failing) throw new Error('pub/sub is down');
+        publishes++;
+        await gate;
+        return inner.publish(topic, payload);
+      },
+    };
+    // The relay's notifications, counted once it has handled them.
+    let notified = 0;
+    const counted = { ...db, listen: (channel: string, onNotify: (payload: string) => void, onLost: (error: Error) => void) => db.listen(channel, (payload) => (onNotify(payload), notified++), onLost) };
+    const relay = startRelay({ db: counted, pubsub, log: createLogger('silent'), config: { relayPollIntervalMs: 0, relayBatchSize: 100, outboxRetentionSeconds: 86_400 } });
+    try {
+      await relay.runOnce();
+      await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 1 } }]));
+      await expect(relay.runOnce()).rejects.toThrow('pub/sub is down');
+
+      // Pub/sub is back: a round publishes the waiting row, and while it does, a second row is committed.
+      failing = false;
+      const recovering = relay.runOnce();
+      await eventually('the recovery round publishing', () => publishes, (n) => n > 0);
+      const before = notified;
+      await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 2 } }]));
+      await eventually('the notification of the second row, handled', () => notified, (n) => n > before);
+      open();
+      await recovering;
+      // No poll runs here: the notification that came during the round must have asked for another.
+      await eventually('both rows on pub/sub', () => published.length, (n) => n >= 2, 3_000);
+      expect(published).toMatchObject([{ payload: { n: 1 } }, { payload: { n: 2 } }]);
+    } finally {
+      open();
+      await relay.stop();
+      await db.close();
+    }
+  });
 });

@@ -74,7 +74,7 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   let announced: DbOutboxRow[] = [];
   /**
    * The next round reads everything waiting back, in id order: asked by a poll, by runOnce, by a notification
-   * without its rows (too many for one), by taking the lock, and by notifications ignored while failing. Rows
+   * without its rows (too many for one), by taking the lock, and by notifications that come while failing. Rows
    * announced until then are committed, so they are among those read.
    */
   let readBack = false;
@@ -83,8 +83,9 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
   // to its poll, so that a rush does not cost a query per commit per instance.
   const wake = (payload: string) => {
     if (!leading) return;
-    // Not now: the rows wait, and whatever publishes next reads them back first, so nothing overtakes them.
-    if (failing) return void (readBack = true);
+    // While failing (the round that took the lock again has not published yet), a notification's rows are not
+    // taken: that round reads everything back once more when it is done, so nothing overtakes the rows waiting.
+    if (failing) return void round(true).catch(() => {});
     const rows = parseAnnounced(payload);
     if (rows) announced.push(...rows);
     void round(!rows).catch(() => {});
