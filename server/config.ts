@@ -112,6 +112,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const key of ['JWT_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'PAYMENT_PROVIDER']) {
       if (!present[key]) lines.push(`  ${key}: required when NODE_ENV=production`);
     }
+    // Without polls nothing wakes a relay that lost its session or failed to publish: rows would wait for a restart.
+    if (parsed.success && parsed.data.RELAY_POLL_INTERVAL_MS === 0) lines.push('  RELAY_POLL_INTERVAL_MS: 0 (no polls) is for tests; it must be at least 1 when NODE_ENV=production');
   }
   if (!parsed.success || lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   const e = parsed.data;

@@ -107,6 +107,12 @@ describe('loadConfig', () => {
     expect(configError({ PAYMENT_PROVIDER: 'stripe' }).message).toContain('PAYMENT_PROVIDER');
   });
 
+  it('refuses RELAY_POLL_INTERVAL_MS=0 in production, where a relay must recover without a restart', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET, PAYMENT_PROVIDER: 'test', RELAY_POLL_INTERVAL_MS: '0' });
+    expect(error.message).toContain('RELAY_POLL_INTERVAL_MS');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET, PAYMENT_PROVIDER: 'test', RELAY_POLL_INTERVAL_MS: '5' }).relayPollIntervalMs).toBe(5);
+  });
+
   it('starts in production with both secrets and a payment provider', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET, PAYMENT_WEBHOOK_SECRET, PAYMENT_PROVIDER: 'test' });
     expect(config.production).toBe(true);
