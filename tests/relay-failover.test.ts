@@ -12,6 +12,7 @@ import { findTopicSince, insertOutbox } from '../datasources/postgres/outbox.sql
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { createLogger } from '../server/logger.js';
 import { createInProcessPubSub } from '../subscriptions/pubsub.js';
+import type { Envelope } from '../subscriptions/topics.js';
 import { startRelay } from '../workers/relay.js';
 import { eventually } from './helpers/realtime.js';
 import { adminQuery, databaseUrl } from './helpers/services.js';
@@ -103,23 +104,20 @@ describe('the outbox relay (postgres)', () => {
     }
   }, 30_000);
 
-  it('publishes a row committed while it recovers from a failed publish, without waiting for a poll', async () => {
+  it('publishes what is committed while it recovers from a failed publish, and takes notifications as they come once it has', async () => {
     const db = direct();
     const inner = createInProcessPubSub();
     const topic = `test.${randomUUID()}`;
     const published: unknown[] = [];
-    await inner.listen(topic, (envelope) => published.push(envelope));
-    // Pub/sub fails at first; then its publishes wait at a gate, so that a commit lands in the middle of one.
+    await inner.listen(topic, (envelope: Envelope<{ n: number }>) => published.push(envelope.payload.n));
+    // Pub/sub fails at first; then its first two publishes wait at a gate each, so that commits land in the middle.
     let failing = true;
-    let publishes = 0;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gates: (() => void)[] = [];
     const pubsub = {
       ...inner,
       async publish(topic: string, payload: unknown) {
         if (failing) throw new Error('pub/sub is down');
-        publishes++;
-        await gate;
+        if (gates.length < 2) await new Promise<void>((resolve) => gates.push(resolve));
         return inner.publish(topic, payload);
       },
     };
@@ -127,25 +125,34 @@ describe('the outbox relay (postgres)', () => {
     let notified = 0;
     const counted = { ...db, listen: (channel: string, onNotify: (payload: string) => void, onLost: (error: Error) => void) => db.listen(channel, (payload) => (onNotify(payload), notified++), onLost) };
     const relay = startRelay({ db: counted, pubsub, log: createLogger('silent'), config: { relayPollIntervalMs: 0, relayBatchSize: 100, outboxRetentionSeconds: 86_400 } });
+    /** Commits `statement` and waits until the relay has handled its notification. */
+    const commit = async (statement: string) => {
+      const before = notified;
+      await db.query(statement, [topic]);
+      await eventually('the notification, handled', () => notified, (n) => n > before);
+    };
     try {
       await relay.runOnce();
       await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 1 } }]));
       await expect(relay.runOnce()).rejects.toThrow('pub/sub is down');
 
-      // Pub/sub is back: a round publishes the waiting row, and while it does, a second row is committed.
+      // Pub/sub is back. A round reads back the waiting row 1; while it publishes it, row 2 is committed.
       failing = false;
       const recovering = relay.runOnce();
-      await eventually('the recovery round publishing', () => publishes, (n) => n > 0);
-      const before = notified;
-      await db.transaction((tx) => insertOutbox(tx, [{ topic, payload: { n: 2 } }]));
-      await eventually('the notification of the second row, handled', () => notified, (n) => n > before);
-      open();
+      await eventually('row 1 being published', () => gates.length, (n) => n === 1);
+      await commit(`INSERT INTO outbox (topic, payload) VALUES ($1, '{"n": 2}')`);
+      gates[0]!();
+      // No poll runs here: row 2's notification must have asked the round for another read-back.
+      await eventually('row 2 being published', () => gates.length, (n) => n === 2);
+      // Recovered: a notification's rows are taken as they come. This row is written as published already, so
+      // that only its notification can carry it (a read-back would not find it).
+      await commit(`INSERT INTO outbox (topic, payload, published_at) VALUES ($1, '{"n": 3}', now())`);
+      gates[1]!();
       await recovering;
-      // No poll runs here: the notification that came during the round must have asked for another.
-      await eventually('both rows on pub/sub', () => published.length, (n) => n >= 2, 3_000);
-      expect(published).toMatchObject([{ payload: { n: 1 } }, { payload: { n: 2 } }]);
+      await eventually('rows 1-3 on pub/sub', () => published.length, (n) => n >= 3, 3_000);
+      expect(published).toEqual([1, 2, 3]);
     } finally {
-      open();
+      for (const open of gates) open();
       await relay.stop();
       await db.close();
     }

@@ -173,14 +173,15 @@ export function startRelay(deps: { db: Database; pubsub: PubSub; log: Logger; co
         if (readBack) {
           readBack = false;
           published += await publishWaiting();
+          // Everything that waited went out: from now on notifications bring their rows again.
+          if (failing) log.info('outbox relay: publishing again');
+          failing = false;
         } else {
           const rows = announced;
           announced = [];
           published += await publish(rows);
         }
       } while (again);
-      if (failing) log.info('outbox relay: publishing again');
-      failing = false;
       return published;
     })()
       .catch(async (error: unknown) => {
