@@ -140,6 +140,8 @@ interface Extra {
   socket: WebSocket;
   request: IncomingMessage;
   caller?: Caller;
+  /** The ids of the socket's operations that have not ended, the ones the client completed while they start too. */
+  operations: ReadonlySet<string>;
 }
 
 /**
@@ -203,7 +205,7 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
             }
           }),
       },
-      { socket, request },
+      { socket, request, operations },
     );
     socket.once('close', (code, reason) => {
       clearTimeout(pongWait);
@@ -288,9 +290,11 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
         }
       },
       onSubscribe: (ctx, _id, payload) => {
-        // This operation is already counted among the connection's subscriptions.
-        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-          const limit = limits.maxSubscriptionsPerConnection;
+        // This operation is already counted among the connection's subscriptions. Those the client completed
+        // while they were starting run on until they end, uncounted there: they count here, with room for a client
+        // that completes one and starts the next at once.
+        const limit = limits.maxSubscriptionsPerConnection;
+        if (Object.keys(ctx.subscriptions).length > limit || ctx.extra.operations.size > 2 * limit) {
           return [new GraphQLError(`At most ${limit} operations at once on one connection`, { extensions: { code: 'LIMIT_EXCEEDED', limit } })];
         }
         let document = documents.get(payload.query);

@@ -358,6 +358,29 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     expect(raw.socket.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('counts operations the client completed while they start until they end: at most twice the limit run at once', async () => {
+    const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status } }`;
+    const owner = await server.token('ws-flood');
+    const { holdSeats: held } = ok(await server.gql<{ holdSeats: { id: string } }>(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(nextSeat++)] } }, owner));
+    const raw = await Raw.open(server.url);
+    await raw.init({ authorization: `Bearer ${owner}` });
+    // Six operations (twice the limit of 3), each completed at once, then one more: in one TCP write, so that the
+    // server reads them together and none has ended (read its hold) when the last comes.
+    const tcp = (raw.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.cork();
+    for (let i = 0; i < 6; i++) {
+      raw.subscribe(`flood-${i}`, HOLD_UPDATED, { id: held.id });
+      raw.send({ type: 'complete', id: `flood-${i}` });
+    }
+    raw.subscribe('one-more', HOLD_UPDATED, { id: held.id });
+    tcp.uncork();
+    expect(await raw.errorCodes('one-more')).toEqual(['LIMIT_EXCEEDED']);
+    // Once they have ended there is room again.
+    await sleep(300);
+    raw.subscribe('later', EVENT, { id: event.id });
+    expect((await raw.message((m) => m.id === 'later' && m.type === 'next', 'later')).payload).toEqual({ data: { event: { id: event.id } } });
+  });
+
   it('refuses the 6th WebSocket from one address at the upgrade with HTTP 429, and accepts one again after a close', async () => {
     const sockets: Raw[] = [];
     for (let i = 0; i < 5; i++) {
