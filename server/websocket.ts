@@ -122,26 +122,83 @@ function createSharedSubscribe() {
   };
 }
 
-/** The id of a Subscribe message; undefined for any other message (graphql-ws judges those, malformed ones too). */
-function subscribeId(text: string): string | undefined {
+/** A message's type and id, as far as they are there (graphql-ws judges the message, malformed ones too). */
+function peek(text: string): { type?: unknown; id?: string } {
   try {
-    const message = JSON.parse(text) as { type?: unknown; id?: unknown } | null;
-    return message?.type === 'subscribe' && typeof message.id === 'string' ? message.id : undefined;
+    const { type, id } = (JSON.parse(text) ?? {}) as { type?: unknown; id?: unknown };
+    return { type, id: typeof id === 'string' ? id : undefined };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 /** A close frame's reason holds at most 123 bytes (ws throws on more); an id is the client's and may be long. */
 const closeReason = (reason: string) => (Buffer.byteLength(reason) <= 123 ? reason : 'Subscriber already exists');
 
+/** An operation of a socket, from its Subscribe until graphql-ws has finished handling it: until it has ended. */
+interface Operation {
+  /** The client has sent Complete for it. */
+  completed: boolean;
+  /** While it waits for an earlier operation under its id to end: resolves once graphql-ws has its Subscribe. */
+  waiting?: Promise<void>;
+  ended: Promise<void>;
+}
+
+/**
+ * A socket's Subscribe and Complete messages, put in order with the operations they name before graphql-ws
+ * sees them. graphql-ws frees an id at the client's Complete while the operation may still be starting (reading
+ * its hold, subscribing) or ending, and accepts a Subscribe that reuses the id at once, to run beside it. Either
+ * the first, once started, is registered under the id and then overwritten: nothing ends it any more, so it keeps
+ * sending frames and keeps its pub/sub subscription after the socket has closed. Or the first one's clean-up
+ * removes the second, which then never sends a thing. So here a Subscribe that reuses the id of an operation the
+ * client has completed waits until that one has ended (one at a time per id), and a Complete for an operation
+ * still waiting reaches graphql-ws after its Subscribe. Reusing the id of an operation the client has not
+ * completed is the protocol's 4409, as before.
+ */
+function orderOperations(socket: WebSocket) {
+  const operations = new Map<string, Operation>();
+  return {
+    /** Operations that have not ended, including those the client completed: for the per-connection limit. */
+    get size() {
+      return operations.size;
+    },
+    receive(text: string, handle: (text: string) => Promise<void>): void {
+      const { type, id } = peek(text);
+      const current = id === undefined ? undefined : operations.get(id);
+      if (type === 'complete' && current) {
+        current.completed = true;
+        if (current.waiting) return void current.waiting.then(() => handle(text));
+      }
+      if (type !== 'subscribe' || id === undefined) return void handle(text);
+      if (current && (!current.completed || current.waiting)) {
+        return socket.close(CloseCode.SubscriberAlreadyExists, closeReason(`Subscriber for ${id} already exists`));
+      }
+      let started = () => {};
+      const operation: Operation = { completed: false, ended: Promise.resolve() };
+      if (current) operation.waiting = new Promise<void>((resolve) => (started = resolve));
+      const start = () => {
+        // graphql-ws takes the Subscribe in (and reserves its id) before this returns; a socket closed meanwhile
+        // gets nothing started.
+        const ended = socket.readyState === WebSocket.OPEN ? handle(text) : Promise.resolve();
+        operation.waiting = undefined;
+        started();
+        return ended;
+      };
+      // Counted (and its id taken) before graphql-ws asks onSubscribe about it.
+      operations.set(id, operation);
+      operation.ended = current ? current.ended.then(start) : start();
+      void operation.ended.finally(() => operations.get(id) === operation && operations.delete(id));
+    },
+  };
+}
+
 /** What graphql-ws hands every callback besides the message: the socket, the upgrade request, and who called. */
 interface Extra {
   socket: WebSocket;
   request: IncomingMessage;
   caller?: Caller;
-  /** The ids of the socket's operations that have not ended, the ones the client completed while they start too. */
-  operations: ReadonlySet<string>;
+  /** The socket's operations that have not ended, including those the client completed. */
+  operations: { readonly size: number };
 }
 
 /**
@@ -163,12 +220,7 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
       if (error.code?.startsWith('WS_ERR_')) log.info({ code: error.code, reason: error.message }, 'WebSocket closed on a protocol error');
       else log.warn({ err: error }, 'WebSocket error');
     });
-    // The ids of this socket's operations, each from its Subscribe until graphql-ws is done with it (handling a
-    // Subscribe settles when its operation ends). graphql-ws frees an id as soon as the client completes it, even
-    // while its operation is still starting: a Subscribe reusing the id would run beside that one, and the first,
-    // once started, would be registered under the id and then overwritten. Never returned, it would keep sending
-    // and keep its pub/sub subscription after the socket closed. Here an id stays taken until its operation ends.
-    const operations = new Set<string>();
+    const operations = orderOperations(socket);
     let pongWait: NodeJS.Timeout | undefined;
     const pinger = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
@@ -185,14 +237,8 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', async (data) => {
-            const text = String(data);
-            const id = subscribeId(text);
-            if (id !== undefined) {
-              if (operations.has(id)) return socket.close(CloseCode.SubscriberAlreadyExists, closeReason(`Subscriber for ${id} already exists`));
-              operations.add(id);
-            }
+        onMessage: (handle) => {
+          const handled = async (text: string) => {
             try {
               await handle(text);
             } catch (error) {
@@ -200,10 +246,10 @@ function serveGraphqlWs(wss: WebSocketServer, options: ServerOptions<Record<stri
               if (socket.readyState !== WebSocket.OPEN) return log.debug({ err: error }, 'WebSocket reply to a closed socket');
               log.error({ err: error }, 'WebSocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
-            } finally {
-              if (id !== undefined) operations.delete(id);
             }
-          }),
+          };
+          socket.on('message', (data) => operations.receive(String(data), handled));
+        },
       },
       { socket, request, operations },
     );
