@@ -33,6 +33,11 @@ export interface SeatMapFeeds {
    * ask while a read is still waiting to start share it.
    */
   catchUp(eventId: number): void;
+  /**
+   * Resolves once a watched event's feed knows where it starts: every delta committed after that reaches its
+   * watchers. At once for an event nobody watches.
+   */
+  ready(eventId: number): Promise<void>;
 }
 
 /** How many outbox rows a feed reads back at most to fill a gap. */
@@ -59,6 +64,8 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     private lastId = 0;
     /** Whether the feed knows where it starts (the outbox's newest delta when it subscribed, if any). */
     private started = false;
+    private markStarted!: () => void;
+    readonly whenStarted = new Promise<void>((resolve) => (this.markStarted = resolve));
     private lastVersion: number | undefined;
     /** Envelopes are handled one at a time, in arrival order (filling a gap is asynchronous). */
     private chain: Promise<void> = Promise.resolve();
@@ -92,6 +99,7 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
             const latest = await findTopicLatest(db, this.topic);
             if (latest && !this.lastId) this.deliver({ id: latest.id, at: latest.at, payload: latest.payload as unknown as SeatDelta }, false);
             this.started = true;
+            this.markStarted();
           });
         },
         (error: unknown) => {
@@ -198,5 +206,6 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     watch: (eventId, onDelta) => join(eventId, (feed) => feed.raw, onDelta),
     watchCoalesced: (eventId, onChange) => join(eventId, (feed) => feed.coalesced, onChange),
     catchUp: (eventId) => feeds.get(eventId)?.requestCatchUp(),
+    ready: async (eventId) => feeds.get(eventId)?.whenStarted,
   };
 }

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../datasources/db.js';
 import { decodeAvailability } from '../domain/seat-map/seat-map.rules.js';
+import { createSeatMapCache } from '../domain/seat-map/seat-map.service.js';
+import { createSeatMapFeeds, type SeatMapFeeds } from '../subscriptions/seat-map-feed.js';
 import { modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
+import { eventually } from './helpers/realtime.js';
 
 const FULL_MAP = `query($id: ID!) { event(id: $id) { capacity availableCount seatMap {
   eventId version seatCount availableCount availability
@@ -168,6 +172,63 @@ describe.each(modes)('seat maps (%s)', (mode) => {
       expect(services.seatMaps.rebuilds).toBe(rebuilds);
     } finally {
       await quiet.stop();
+    }
+  });
+
+  /**
+   * A database whose statements start `delay` ms late, and whose first answer waits for `overtake` (if set) to run
+   * first: a change committed after a snapshot's build read it, before the build is kept.
+   */
+  function slowed(delay: number, overtake?: () => Promise<void>): Database {
+    const database = db();
+    let hook = overtake;
+    const query = async (statement: Parameters<Database['query']>[0], params?: readonly unknown[]) => {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const result = await database.query(statement, params);
+      const run = hook;
+      hook = undefined;
+      await run?.();
+      return result;
+    };
+    return { ...database, query: query as Database['query'] };
+  }
+
+  /** Books the event's lowest free seat (a statement of its own, so a delta of its own) and waits for the delta. */
+  async function changeAndSee(feeds: SeatMapFeeds, eventId: number) {
+    const seen: number[] = [];
+    const stop = feeds.watch(eventId, (delta) => seen.push(delta.version));
+    try {
+      await db().query(
+        `UPDATE seats SET status = 'booked', booking_id = gen_random_uuid()
+          WHERE event_id = $1 AND ordinal = (SELECT min(ordinal) FROM seats WHERE event_id = $1 AND status = 'available')`,
+        [eventId],
+      );
+      await eventually('the delta of the change', () => seen.length, (n) => n > 0, 3_000);
+    } finally {
+      stop();
+    }
+  }
+
+  it.each([
+    ['an event its feed already follows', true],
+    ['an event followed from this build on', false],
+  ])('keeps a snapshot of %s that a change overtook while it was built: the delta brings it up, without another build', async (_what, followed) => {
+    const { services } = server.app;
+    // The feed of the second case learns where it starts 50 ms late: a build must not read before it knows.
+    const feeds = followed ? services.seatMapFeeds : createSeatMapFeeds({ ...services, db: slowed(50), coalesceMs: 0 });
+    const stopFollowing = followed ? feeds.watch(smallId, () => {}) : () => {};
+    if (followed) await feeds.ready(smallId);
+    const cache = createSeatMapCache(slowed(0, () => changeAndSee(feeds, smallId)), 1_000_000, feeds);
+    try {
+      const built = await cache.availability(smallId, 0);
+      const now = await cache.availability(smallId, built.version + 1);
+      expect(now.version).toBe(built.version + 1);
+      expect(cache.rebuilds).toBe(1);
+      expect([...now.statuses].map((letter) => ({ A: 'AVAILABLE', H: 'HELD', B: 'BOOKED' })[letter])).toEqual(await dbStatuses(smallId));
+    } finally {
+      // Dropping the snapshot stops its following: no feed is left listening.
+      cache.forget(smallId);
+      stopFollowing();
     }
   });
 

@@ -165,16 +165,18 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     fetchMethod: (eventId, _stale, { context: currency }) => layoutBuilder.load({ eventId, currency }),
   });
   const watching = new Map<number, () => void>();
+  const unwatch = (eventId: number) => {
+    watching.get(eventId)?.();
+    watching.delete(eventId);
+  };
   const snapshots = new LRUCache<number, LiveAvailability>({
     maxSize: maxSeats,
     sizeCalculation: (snapshot) => Math.max(1, snapshot.statuses.length),
-    dispose: (_snapshot, eventId, reason) => {
-      if (reason === 'set') return;
-      watching.get(eventId)?.();
-      watching.delete(eventId);
-    },
+    dispose: (_snapshot, eventId, reason) => reason !== 'set' && unwatch(eventId),
   });
   const building = new Map<number, Promise<Availability>>();
+  /** Deltas that came while their event's snapshot was being built: the snapshot takes those after its version. */
+  const early = new Map<number, SeatDelta[]>();
   /** Reads waiting for a delta: resolved when their event's snapshot reaches their version. */
   const waiters = new Map<number, { version: number; resolve: () => void }[]>();
   /** Events whose deltas did not come in time (pub/sub down, a relay behind): reads rebuild without waiting. */
@@ -184,7 +186,8 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
   function apply(delta: SeatDelta) {
     lagging.delete(delta.eventId);
     const snapshot = snapshots.get(delta.eventId);
-    if (!snapshot || delta.version <= snapshot.version) return;
+    if (!snapshot) return void early.get(delta.eventId)?.push(delta);
+    if (delta.version <= snapshot.version) return;
     if (delta.version !== snapshot.version + 1) return void snapshots.delete(delta.eventId);
     const statuses = applyStatuses(snapshot.statuses, delta.ordinals, delta.statuses);
     const { takenUntil } = snapshot;
@@ -199,19 +202,51 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
 
   function keep(snapshot: Availability) {
     const { eventId } = snapshot;
-    if ((snapshots.get(eventId)?.version ?? -1) >= snapshot.version) return;
     // A rebuilt snapshot knows statuses, not until when: only deltas from now on tell that.
-    snapshots.set(eventId, { ...snapshot, takenUntil: new Float64Array(snapshot.statuses.length) });
-    if (feeds && !watching.has(eventId)) watching.set(eventId, feeds.watch(eventId, apply));
+    if ((snapshots.get(eventId)?.version ?? -1) < snapshot.version) snapshots.set(eventId, { ...snapshot, takenUntil: new Float64Array(snapshot.statuses.length) });
+    // Taken out first: a gap among them drops the snapshot, and the deltas after it have nowhere to go.
+    const came = early.get(eventId) ?? [];
+    early.delete(eventId);
+    for (const delta of came) apply(delta);
+  }
+
+  /** Waits until the feeds of events asked for in one turn know where they start (at most DELTA_WAIT_MS), together. */
+  const started = new DataLoader(async (eventIds: readonly number[]) => {
+    const ready = Promise.all(eventIds.map((eventId) => feeds?.ready(eventId)));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, DELTA_WAIT_MS);
+      void ready.then(() => (clearTimeout(timer), resolve()));
+    });
+    return eventIds.map(() => undefined);
+  }, sharedBatchOptions);
+
+  /**
+   * Follows the event's deltas from before its snapshot is read, so that none committed after the read is
+   * missed: those that come during the build are kept for it. Following anew waits (a little) until the feed
+   * knows where it starts, which must not be after the version the build reads; the events of one turn wait
+   * together, so that their builds still share a statement. An event already followed does not wait: its feed
+   * has started, or cannot now (pub/sub down), and reads must not wait on that each time.
+   */
+  function follow(eventId: number): Promise<void> {
+    if (!feeds || watching.has(eventId)) return Promise.resolve();
+    watching.set(eventId, feeds.watch(eventId, apply));
+    return started.load(eventId);
   }
 
   function rebuild(eventId: number): Promise<Availability> {
     let pending = building.get(eventId);
     if (!pending) {
       rebuilds++;
-      pending = availabilityBuilder.load(eventId)
+      early.set(eventId, []);
+      pending = follow(eventId)
+        .then(() => availabilityBuilder.load(eventId))
         .then((snapshot) => (keep(snapshot), snapshot))
-        .finally(() => building.delete(eventId));
+        .finally(() => {
+          building.delete(eventId);
+          early.delete(eventId);
+          // A build that failed, or a snapshot that a gap in the early deltas dropped, follows nothing.
+          if (!snapshots.has(eventId)) unwatch(eventId);
+        });
       building.set(eventId, pending);
     }
     return pending;
