@@ -198,6 +198,7 @@ describe.each(modes)('seat maps (%s)', (mode) => {
     const seen: number[] = [];
     const stop = feeds.watch(eventId, (delta) => seen.push(delta.version));
     try {
+      await feeds.ready(eventId);
       await db().query(
         `UPDATE seats SET status = 'booked', booking_id = gen_random_uuid()
           WHERE event_id = $1 AND ordinal = (SELECT min(ordinal) FROM seats WHERE event_id = $1 AND status = 'available')`,
@@ -229,6 +230,40 @@ describe.each(modes)('seat maps (%s)', (mode) => {
       // Dropping the snapshot stops its following: no feed is left listening.
       cache.forget(smallId);
       stopFollowing();
+    }
+  });
+
+  it('keeps following an event whose snapshot was dropped while it was being built again', async () => {
+    const { services } = server.app;
+    const database = db();
+    let beforeRead: (() => Promise<void>) | undefined;
+    const watched: Database = {
+      ...database,
+      query: (async (statement: Parameters<Database['query']>[0], params?: readonly unknown[]) => {
+        const run = beforeRead;
+        beforeRead = undefined;
+        await run?.();
+        return database.query(statement, params);
+      }) as Database['query'],
+    };
+    const cache = createSeatMapCache(watched, 1_000_000, services.seatMapFeeds);
+    try {
+      const first = await cache.availability(smallId, 0);
+      // A read that needs the next version (its delta is late: the read builds again), and just before the build
+      // reads, that version commits and the old snapshot is dropped.
+      beforeRead = async () => {
+        await changeAndSee(services.seatMapFeeds, smallId);
+        cache.forget(smallId);
+      };
+      const again = await cache.availability(smallId, first.version + 1);
+      expect(again.version).toBe(first.version + 1);
+      const rebuilds = cache.rebuilds;
+      // The snapshot kept from that build follows the event: the next change reaches it, with no build.
+      await changeAndSee(services.seatMapFeeds, smallId);
+      expect((await cache.availability(smallId, first.version + 2)).version).toBe(first.version + 2);
+      expect(cache.rebuilds).toBe(rebuilds);
+    } finally {
+      cache.forget(smallId);
     }
   });
 

@@ -172,7 +172,8 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
   const snapshots = new LRUCache<number, LiveAvailability>({
     maxSize: maxSeats,
     sizeCalculation: (snapshot) => Math.max(1, snapshot.statuses.length),
-    dispose: (_snapshot, eventId, reason) => reason !== 'set' && unwatch(eventId),
+    // A build under way for the event follows its deltas already and decides when it ends (see rebuild).
+    dispose: (_snapshot, eventId, reason) => reason !== 'set' && !building.has(eventId) && unwatch(eventId),
   });
   const building = new Map<number, Promise<Availability>>();
   /** Deltas that came while their event's snapshot was being built: the snapshot takes those after its version. */
@@ -204,6 +205,8 @@ export function createSeatMapCache(db: Database, maxSeats: number, feeds?: SeatM
     const { eventId } = snapshot;
     // A rebuilt snapshot knows statuses, not until when: only deltas from now on tell that.
     if ((snapshots.get(eventId)?.version ?? -1) < snapshot.version) snapshots.set(eventId, { ...snapshot, takenUntil: new Float64Array(snapshot.statuses.length) });
+    // A cached snapshot always follows its feed, whatever happened to the following meanwhile.
+    if (feeds && !watching.has(eventId)) watching.set(eventId, feeds.watch(eventId, apply));
     // Taken out first: a gap among them drops the snapshot, and the deltas after it have nowhere to go.
     const came = early.get(eventId) ?? [];
     early.delete(eventId);
