@@ -98,7 +98,13 @@ function createSharedSubscribe() {
 
     const { sendNext } = args.contextValue as Context;
     if (!sendNext || !isDivertible(source)) throw new Error('a subscription must come from a stream (subscriptions/stream.ts) over WebSocket');
-    const others = createStream<ExecutionResult>(() => void source.return?.());
+    // Once the subscription is over (completed, its socket gone), nothing of it is sent any more, even a message
+    // still waiting for its result: its ID may already name a new subscription.
+    let open = true;
+    const others = createStream<ExecutionResult>(() => {
+      open = false;
+      void source.return?.();
+    });
     const failed = (error: unknown) => (args.contextValue as Context).log.error({ err: error }, 'a subscription message failed');
     // One message at a time, in order, whether it is written here or handed to graphql-ws. A broadcast whose
     // result is already known (its resolvers were synchronous, or another subscriber waited for them) is written
@@ -107,11 +113,12 @@ function createSharedSubscribe() {
     let waiting = 0;
     source.divert((payload) => {
       const entry = isPublic(payload) ? sharedOf(payload) : undefined;
-      if (!waiting && entry?.json) return sendNext(entry.json);
+      if (!waiting && entry?.json) return open && sendNext(entry.json);
       waiting++;
       previous = previous
         .then(async () => {
           const result = await (entry ? entry.result : run(payload));
+          if (!open) return;
           if (entry?.json) sendNext(entry.json);
           else others.push(result);
         })
