@@ -9,6 +9,7 @@ import { createOnSaleEvent, HOLD_SEATS, RELEASE, type TestEvent } from './helper
 
 const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { eventId fromVersion version changes { seatId status } } }`;
 const EVENT = `query($id: ID!) { event(id: $id) { id } }`;
+const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status } }`;
 const PROTOCOL = 'graphql-transport-ws';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -206,6 +207,13 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
     if (!condition()) throw new Error(`${what}: not after 20 holds`);
   }
 
+  /** A hold of one more seat by a user of its own: a token for that user and the hold. */
+  async function holdOfOwn(user: string) {
+    const owner = await server.token(user);
+    const { holdSeats: held } = ok(await server.gql<{ holdSeats: { id: string } }>(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(nextSeat++)] } }, owner));
+    return { owner, held };
+  }
+
   const deltas = (raw: Raw, id: string) => raw.of(id).filter((m) => m.type === 'next' && m.payload?.data?.seatMapChanged);
 
   it('closes with 4401 when a subscribe comes before connection_init', async () => {
@@ -261,9 +269,7 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
 
   it('serves a subscribe that reuses the ID of one completed while it started, once that one has ended, and leaves nothing behind', async () => {
     // A hold stream has a pub/sub listen of its own: the count of listens shows whether one is left behind.
-    const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status } }`;
-    const owner = await server.token('ws-reuse');
-    const { holdSeats: held } = ok(await server.gql<{ holdSeats: { id: string } }>(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(nextSeat++)] } }, owner));
+    const { owner, held } = await holdOfOwn('ws-reuse');
     const listening = () => server.app.services.pubsub.listening();
     /** The count of listens once it has not changed for 200 ms (earlier tests' sockets may still be closing). */
     const steady = async () => {
@@ -391,9 +397,7 @@ describe.each(modes)('WebSocket protocol and limits (%s)', (mode) => {
   });
 
   it('counts operations the client completed while they start until they end: at most twice the limit run at once', async () => {
-    const HOLD_UPDATED = `subscription($id: ID!) { holdUpdated(id: $id) { id status } }`;
-    const owner = await server.token('ws-flood');
-    const { holdSeats: held } = ok(await server.gql<{ holdSeats: { id: string } }>(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(nextSeat++)] } }, owner));
+    const { owner, held } = await holdOfOwn('ws-flood');
     const raw = await Raw.open(server.url);
     await raw.init({ authorization: `Bearer ${owner}` });
     // Six operations (twice the limit of 3), each completed at once, then one more: in one TCP write, so that the
