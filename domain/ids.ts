@@ -32,10 +32,10 @@ export function decodeSeatId(value: string, field: string): { eventId: number; o
   return { eventId, ordinal: Number(match[2]) };
 }
 
-/** Kinds of IDs that wrap a UUID: holds and bookings, whose number should say nothing about sales. */
-export type UuidKind = 'hold' | 'bkg';
+/** Kinds of IDs that wrap a UUID: holds, bookings and queue tickets, whose number should say nothing about sales. */
+export type UuidKind = 'hold' | 'bkg' | 'qt';
 
-const uuidPattern = /^(hold|bkg)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const uuidPattern = /^(hold|bkg|qt)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** The public ID of a hold or booking. */
 export const encodeUuidId = (kind: UuidKind, uuid: string): string => `${kind}_${uuid}`;

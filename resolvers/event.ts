@@ -44,6 +44,7 @@ export const eventResolvers: Resolvers = {
     admissionsPerMinute: (event) => event.admissionsPerMinute!,
     admissionWindowSeconds: (event) => event.admissionWindowSeconds!,
     raffleCommitment: (event) => event.raffleCommitment!,
+    challengeRequired: (_, __, { services }) => services.challenge !== undefined,
   },
   Venue: {
     id: (venue) => encodeId('ven', venue.id),

@@ -7,6 +7,7 @@ import { holdResolvers } from './hold.js';
 import { DateTime } from './scalars.js';
 import { seatMapResolvers } from './seat-map.js';
 import { subscriptionResolvers } from './subscription.js';
+import { waitingRoomResolvers } from './waiting-room.js';
 
 const schemaDir = fileURLToPath(new URL('../schema/', import.meta.url));
 
@@ -18,5 +19,5 @@ export const typeDefs = readdirSync(schemaDir)
 
 /** The executable schema: SDL plus resolvers, shared by HTTP and WebSocket. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers] });
+  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers, waitingRoomResolvers] });
 }

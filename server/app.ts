@@ -6,13 +6,21 @@ import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
-import { createHoldWriter } from '../domain/hold/hold.service.js';
+import { createHoldWriter } from '../domain/hold/hold-writer.js';
 import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
 import { createSeatMapFeeds } from '../subscriptions/seat-map-feed.js';
 import { startRelay, type Relay } from '../workers/relay.js';
 import { startSweeper, type Sweeper } from '../workers/sweeper.js';
+import { startAdmitter, type Admitter } from '../workers/admission.js';
+import { createSiteverifyVerifier } from '../datasources/challenge/siteverify.js';
+import { createInProcessQueueLine } from '../datasources/embedded/queue-line.js';
+import { createRedisQueueLine } from '../datasources/redis/queue-line.js';
+import { createAdmissionTokens } from '../domain/waiting-room/admission-token.js';
+import { testChallengeVerifier, type ChallengeVerifier } from '../domain/waiting-room/challenge.js';
+import type { QueueLine } from '../domain/waiting-room/line.js';
+import { createJoinWriter } from '../domain/waiting-room/waiting-room.service.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createHttpServer } from './http.js';
@@ -28,6 +36,8 @@ export interface App {
   sweeper: Sweeper;
   /** The outbox relay of this instance (one instance of all publishes at a time). */
   relay: Relay;
+  /** The waiting rooms' raffles and admission ticks of this instance (its timer is off when ADMISSION_INTERVAL_MS=0). */
+  admitter: Admitter;
   /** Stops accepting, finishes in-flight operations, closes sockets (1001) and pools. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -43,6 +53,18 @@ export async function openDatabase(config: Config): Promise<Database> {
 /** The pub/sub the configuration names: Redis at REDIS_URL, or in-process. */
 export function openPubSub(config: Config, prefix?: string): PubSub {
   return config.redisUrl ? createRedisPubSub(config.redisUrl, prefix) : createInProcessPubSub();
+}
+
+/** The waiting rooms' lines the configuration names: Redis at REDIS_URL, or in-process. */
+export function openQueueLine(config: Config, prefix?: string): QueueLine {
+  return config.redisUrl ? createRedisQueueLine(config.redisUrl, prefix) : createInProcessQueueLine();
+}
+
+/** The join challenge the configuration names, if any. */
+function challengeOf(config: Config): ChallengeVerifier | undefined {
+  const challenge = config.waitingRoomChallenge;
+  if (!challenge) return undefined;
+  return challenge.kind === 'test' ? testChallengeVerifier : createSiteverifyVerifier(challenge.url, challenge.secret);
 }
 
 /** Migrates, seeds an empty demo database, and serves GraphQL over HTTP and WebSocket on `config.port`. */
@@ -78,6 +100,10 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     payments,
     holdWrites: createHoldWriter(db),
     seatStatuses: createSeatStatusBatcher(db),
+    queueLine: openQueueLine(config, options.redisPrefix),
+    admissions: createAdmissionTokens(config.jwtSecret),
+    joinWrites: createJoinWriter(db),
+    challenge: challengeOf(config),
   };
   const http = createHttpServer(services, createSchema(), createMetrics());
   await http.apollo.start();
@@ -89,6 +115,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   webhookUrl = `http://127.0.0.1:${port}/webhooks/payments`;
   const sweeper = startSweeper(services);
   const relay = startRelay(services);
+  const admitter = startAdmitter(services);
   log.info({ port, database: db.kind, pubsub: services.pubsub.kind }, `listening on http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | undefined;
@@ -98,6 +125,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     services,
     sweeper,
     relay,
+    admitter,
     stop: () =>
       (stopping ??= (async () => {
         http.setDraining();
@@ -106,7 +134,9 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
         await http.idle();
         payments.close();
         await sweeper.stop();
+        await admitter.stop();
         await relay.stop();
+        await services.queueLine.close();
         await services.pubsub.close();
         await db.close();
         log.info('stopped');

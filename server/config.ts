@@ -43,6 +43,10 @@ const schema = z.object({
     OUTBOX_RETENTION_SECONDS: integer(60, 30 * 86_400, 86_400),
     SEAT_MAP_COALESCE_MS: integer(0, 60_000, 100),
     HOLD_EXPIRY_WARNING_SECONDS: integer(0, 86_400, 60),
+    ADMISSION_INTERVAL_MS: integer(0, 60_000, 1_000),
+    WAITING_ROOM_CHALLENGE: z.enum(['test', 'siteverify']).optional(),
+    WAITING_ROOM_CHALLENGE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    WAITING_ROOM_CHALLENGE_SECRET: z.string().min(1).optional(),
     WS_KEEPALIVE_MS: integer(1_000, 3_600_000, 15_000),
     WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000, 50),
     WS_MAX_CONNECTIONS_PER_IP: integer(1, 1_000_000, 100),
@@ -92,6 +96,10 @@ export interface Config {
   seatMapCoalesceMs: number;
   /** holdUpdated sends the ACTIVE hold this long before it expires, as a warning; 0: no warning. */
   holdExpiryWarningSeconds: number;
+  /** How often this instance runs the waiting rooms' raffles and admission ticks; 0 runs none here. */
+  admissionIntervalMs: number;
+  /** The challenge joinWaitingRoom needs: the built-in test verifier, or a Turnstile/hCaptcha siteverify endpoint. */
+  waitingRoomChallenge?: { kind: 'test' } | { kind: 'siteverify'; url: string; secret: string };
   webSockets: { keepAliveMs: number; maxSubscriptionsPerConnection: number; maxConnectionsPerIp: number };
   /** Proxies (addresses or subnets) whose X-Forwarded-For names the client for per-address limits; none by default. */
   trustProxy: string[];
@@ -114,6 +122,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     // Without polls nothing wakes a relay that lost its session or failed to publish: rows would wait for a restart.
     if (parsed.success && parsed.data.RELAY_POLL_INTERVAL_MS === 0) lines.push('  RELAY_POLL_INTERVAL_MS: 0 (no polls) is for tests; it must be at least 1 when NODE_ENV=production');
+  }
+  if (present.WAITING_ROOM_CHALLENGE === 'siteverify') {
+    for (const key of ['WAITING_ROOM_CHALLENGE_URL', 'WAITING_ROOM_CHALLENGE_SECRET']) {
+      if (!present[key]) lines.push(`  ${key}: required when WAITING_ROOM_CHALLENGE=siteverify`);
+    }
+  }
+  if (present.WAITING_ROOM_CHALLENGE === 'test' && present.NODE_ENV === 'production') {
+    lines.push('  WAITING_ROOM_CHALLENGE: the test verifier lets anyone in; it is refused when NODE_ENV=production');
   }
   if (!parsed.success || lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   const e = parsed.data;
@@ -141,6 +157,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxRetentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     seatMapCoalesceMs: e.SEAT_MAP_COALESCE_MS,
     holdExpiryWarningSeconds: e.HOLD_EXPIRY_WARNING_SECONDS,
+    admissionIntervalMs: e.ADMISSION_INTERVAL_MS,
+    waitingRoomChallenge:
+      e.WAITING_ROOM_CHALLENGE === 'siteverify'
+        ? { kind: 'siteverify', url: e.WAITING_ROOM_CHALLENGE_URL!, secret: e.WAITING_ROOM_CHALLENGE_SECRET! }
+        : e.WAITING_ROOM_CHALLENGE && { kind: e.WAITING_ROOM_CHALLENGE },
     webSockets: {
       keepAliveMs: e.WS_KEEPALIVE_MS,
       maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,

@@ -4,8 +4,12 @@ import type { DbEvent } from '../datasources/postgres/events.sql.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
-import type { HoldWriter } from '../domain/hold/hold.service.js';
+import type { HoldWriter } from '../domain/hold/hold-writer.js';
 import type { SeatMapCache, SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
+import type { AdmissionTokens } from '../domain/waiting-room/admission-token.js';
+import type { ChallengeVerifier } from '../domain/waiting-room/challenge.js';
+import type { QueueLine } from '../domain/waiting-room/line.js';
+import type { JoinWriter } from '../domain/waiting-room/waiting-room.service.js';
 import type { PubSub } from '../subscriptions/pubsub.js';
 import type { SeatMapFeeds } from '../subscriptions/seat-map-feed.js';
 import type { Config } from './config.js';
@@ -27,6 +31,14 @@ export interface Services {
   holdWrites: HoldWriter;
   /** Batches seat-status lookups across concurrent requests (no cache); see createSeatStatusBatcher. */
   seatStatuses: SeatStatusLoader;
+  /** The waiting rooms' lines: Redis at REDIS_URL, in-process otherwise. */
+  queueLine: QueueLine;
+  /** Signs and checks admission tokens (no I/O). */
+  admissions: AdmissionTokens;
+  /** Commits the joins of one event that arrive together in one transaction. */
+  joinWrites: JoinWriter;
+  /** The join challenge, when WAITING_ROOM_CHALLENGE names one. */
+  challenge?: ChallengeVerifier;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */

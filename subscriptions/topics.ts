@@ -32,8 +32,28 @@ export interface BookingChanged {
   status: string;
 }
 
+/** A waiting-room ticket changed (admitted, expired, left): its owner's watchers read it afresh. */
+export interface QueueTicketChanged {
+  ticketId: string;
+  state: string;
+}
+
+/**
+ * "Now serving": one message per event per admission tick, the same for everyone waiting, from which each
+ * watcher's position follows (`number - served`; see domain/waiting-room/line.ts). Published straight to
+ * pub/sub, not through the outbox: the next tick says it again, so a lost one costs a second of staleness.
+ */
+export interface QueueServing {
+  eventId: number;
+  epoch: string;
+  served: number;
+  length: number;
+}
+
 export const topics = {
   seatMap: (eventId: number) => `seatMap.${eventId}`,
   hold: (holdId: string) => `hold.${holdId}`,
   booking: (bookingId: string) => `booking.${bookingId}`,
+  queueServing: (eventId: number) => `queue.${eventId}`,
+  queueTicket: (eventId: number, owner: string) => `queueTicket.${eventId}.${owner}`,
 };

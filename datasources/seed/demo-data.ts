@@ -10,6 +10,7 @@ export interface DemoEvent {
   startsInDays: number;   // days from now, 3..300
   startHour: number;      // local-ish hour of day in UTC, 17..21
   onSaleInDays: number;   // negative = already on sale (most events); positive = goes on sale later (a few)
+  onSaleInMinutes?: number; // instead of onSaleInDays: minutes after the seed runs (the gated demo event)
   currency: string;       // ISO 4217, matching the venue's country (USD, GBP, EUR, CAD, AUD, JPY...). Prices for JPY are still minor units (JPY has none, so the value is whole yen).
   sections: DemoSection[];
   maxTicketsPerUser?: number;
@@ -57,11 +58,12 @@ export const demoEvents: DemoEvent[] = [
       { name: 'Hospitality Boxes', price: 39500, rows: 20, seatsPerRow: 40 },
     ],
   },
-  // The rush: gated behind a waiting room that opens the day before the on-sale.
+  // The rush: gated behind a waiting room that is open from the start; the on-sale (and its raffle) comes ten
+  // minutes after the seed, so that a newcomer can try the pre-queue, the raffle and admission in one sitting.
   {
     title: 'Velvet Comet — Gravity Tour', performer: 'Velvet Comet', category: 'concert', venue: 'ironworks-arena',
-    startsInDays: 38, startHour: 20, onSaleInDays: 2, currency: 'USD', maxTicketsPerUser: 4,
-    waitingRoom: { opensInDays: 1, admissionsPerMinute: 500, admissionWindowSeconds: 900 },
+    startsInDays: 38, startHour: 20, onSaleInDays: 0, onSaleInMinutes: 10, currency: 'USD', maxTicketsPerUser: 4,
+    waitingRoom: { opensInDays: -1, admissionsPerMinute: 500, admissionWindowSeconds: 900 },
     sections: [
       { name: 'Floor', price: 12500, rows: 40, seatsPerRow: 50 },
       { name: 'Lower Bowl', price: 9500, rows: 40, seatsPerRow: 60 },

@@ -40,7 +40,7 @@ async function seedCatalogue(db: Database, now: Date): Promise<number> {
       performer: event.performer,
       category: event.category,
       startsAt: new Date(day + event.startsInDays * DAY + event.startHour * HOUR),
-      onSaleAt: new Date(hour + event.onSaleInDays * DAY),
+      onSaleAt: new Date(event.onSaleInMinutes === undefined ? hour + event.onSaleInDays * DAY : now.getTime() + event.onSaleInMinutes * 60_000),
       currency: event.currency,
       maxTicketsPerUser: event.maxTicketsPerUser,
       holdDurationSeconds: event.holdDurationSeconds,

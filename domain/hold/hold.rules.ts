@@ -33,32 +33,35 @@ export function checkQuantity(quantity: number): void {
   }
 }
 
-/**
- * Why nobody (or nobody without an admission) may hold seats of the event now: EVENT_NOT_ON_SALE or NOT_ADMITTED;
- * undefined while it is on sale.
- */
-export function saleRefusal(ctx: Omit<DbHoldEvent, 'ticketsInUse'>, admissionToken?: string | null): DomainError | undefined {
+/** Why nobody may hold seats of the event now (EVENT_NOT_ON_SALE); undefined while it is on sale. */
+export function saleRefusal(ctx: Omit<DbHoldEvent, 'ticketsInUse'>): DomainError | undefined {
   const notOnSale = (why: string) => new DomainError('EVENT_NOT_ON_SALE', `This event is not on sale: ${why}`);
   if (ctx.cancelled) return notOnSale('it was cancelled');
   if (ctx.now < ctx.onSaleAt) return notOnSale(`sales open at ${ctx.onSaleAt.toISOString()}`);
   if (ctx.now >= ctx.startsAt) return notOnSale('it has started');
-  // Admission tokens come from the waiting room, which is not built yet: until it is, a gated event admits
-  // no one, so that nobody can overtake the queue.
-  if (ctx.gated) {
-    return new DomainError('NOT_ADMITTED', admissionToken ? 'This admission token is not valid for you and this event' : 'This event is gated: join its waiting room and hold with your admission token');
-  }
   if (ctx.availableCount === 0 && !ctx.lapsedHolds) return notOnSale('it is sold out');
   return undefined;
 }
 
+/** NOT_ADMITTED: a gated event's seats need an admission token of the caller's own, for this event, unexpired. */
+export const notAdmitted = (token: string | null | undefined) =>
+  new DomainError(
+    'NOT_ADMITTED',
+    token
+      ? 'This admission token does not admit you to this event (it is expired, or another fan\'s or event\'s): join the waiting room again'
+      : 'This event is gated: join its waiting room and hold with the admission token it gives you',
+  );
+
 /**
  * Whether the caller may hold `requested` more seats of this event now. Sales run from `onSaleAt` until the
- * event starts, unless it is cancelled or sold out; a gated event needs an admission from its waiting room;
- * a caller's live holds plus pending and confirmed bookings never exceed `maxTicketsPerUser`.
+ * event starts, unless it is cancelled or sold out; a gated event needs an admission from its waiting room
+ * (`admitted`: the caller's token was checked); a caller's live holds plus pending and confirmed bookings never
+ * exceed `maxTicketsPerUser`.
  */
-export function checkMayHold(ctx: DbHoldEvent, ticketsInUse: number, requested: number, admissionToken: string | null | undefined): void {
-  const refusal = saleRefusal(ctx, admissionToken);
+export function checkMayHold(ctx: DbHoldEvent, ticketsInUse: number, requested: number, admission: { admitted: boolean; token?: string | null }): void {
+  const refusal = saleRefusal(ctx);
   if (refusal) throw refusal;
+  if (ctx.gated && !admission.admitted) throw notAdmitted(admission.token);
   if (ticketsInUse + requested > ctx.maxTicketsPerUser) {
     throw new DomainError(
       'LIMIT_EXCEEDED',

@@ -6,6 +6,7 @@ import type { EventPage } from '../../domain/event/event.service.js';
 import type { ViewerParent, SeatMapParent, SectionParent, RowParent } from '../mappers.js';
 import type { DbHold } from '../../datasources/postgres/holds.sql.js';
 import type { DbBooking } from '../../datasources/postgres/bookings.sql.js';
+import type { QueueTicketView } from '../../domain/waiting-room/waiting-room.service.js';
 import type { SeatMapChange } from '../../subscriptions/seat-map-feed.js';
 import type { Context } from '../../server/context.js';
 export type Maybe<T> = T | null;
@@ -208,6 +209,14 @@ export type Mutation = {
    * `maxTicketsPerUser`.
    */
   holdSeats: Hold;
+  /**
+   * Joins the event's waiting room, or returns the caller's live ticket when they have one. Before `onSaleAt` the
+   * ticket is in the pre-queue; after it, in line first come, first served behind the raffle. `challengeToken` is
+   * required when the server has a challenge verifier (`WaitingRoom.challengeRequired`).
+   */
+  joinWaitingRoom: QueueTicket;
+  /** Gives up the caller's place (or an unused admission): the ticket turns LEFT. NOT_FOUND when there is none. */
+  leaveWaitingRoom: QueueTicket;
   /** Releases an active hold; its seats are free at once. Not while the hold is being paid for. */
   releaseHold: Hold;
 };
@@ -243,6 +252,17 @@ export type MutationHoldSeatsArgs = {
 };
 
 
+export type MutationJoinWaitingRoomArgs = {
+  challengeToken?: InputMaybe<Scalars['String']['input']>;
+  eventId: Scalars['ID']['input'];
+};
+
+
+export type MutationLeaveWaitingRoomArgs = {
+  eventId: Scalars['ID']['input'];
+};
+
+
 export type MutationReleaseHoldArgs = {
   id: Scalars['ID']['input'];
 };
@@ -273,6 +293,8 @@ export type Query = {
   events: EventConnection;
   /** A hold of the caller's (or any, for an admin); null when there is none the caller may see. */
   hold?: Maybe<Hold>;
+  /** The caller's newest ticket for the event's waiting room; null when they never joined. Needs an identity. */
+  queueTicket?: Maybe<QueueTicket>;
   /** The caller; null when anonymous. */
   viewer?: Maybe<Viewer>;
 };
@@ -297,6 +319,41 @@ export type QueryEventsArgs = {
 
 export type QueryHoldArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryQueueTicketArgs = {
+  eventId: Scalars['ID']['input'];
+};
+
+export type QueueState =
+  /** Let in: hold seats with `admissionToken` until `admissionExpiresAt`. */
+  | 'ADMITTED'
+  /** The admission window ended. Join again to queue anew, at the back. */
+  | 'EXPIRED'
+  /** Left the waiting room. Join again to queue anew, at the back. */
+  | 'LEFT'
+  /** Joined before the on-sale: the raffle at `onSaleAt` gives every pre-queue ticket its place, in random order. */
+  | 'PRE_QUEUE'
+  /** In line; `position` counts down as the line moves. */
+  | 'WAITING';
+
+/** The caller's place in an event's waiting room. One live ticket per caller and event. */
+export type QueueTicket = {
+  __typename?: 'QueueTicket';
+  admissionExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Present when ADMITTED: pass it as `admissionToken` to `holdSeats` and `holdBestAvailable` of this event. */
+  admissionToken?: Maybe<Scalars['String']['output']>;
+  /** From `position` and the event's `admissionsPerMinute`. */
+  estimatedWaitSeconds?: Maybe<Scalars['Int']['output']>;
+  eventId: Scalars['ID']['output'];
+  id: Scalars['ID']['output'];
+  /**
+   * 1 = next to be admitted; null in PRE_QUEUE (and for a moment while the line is rebuilt). Fans ahead who left
+   * count until the line reaches them, where they are skipped at once: the wait may be shorter than this says.
+   */
+  position?: Maybe<Scalars['Int']['output']>;
+  state: QueueState;
 };
 
 export type Row = {
@@ -393,6 +450,12 @@ export type Subscription = {
    */
   holdUpdated: Hold;
   /**
+   * The caller's own ticket for the event: its current state at once, then every change — WAITING with its position
+   * after the raffle, each new position (at most one message per admission tick), ADMITTED with the token, EXPIRED,
+   * LEFT. NOT_FOUND when the caller has not joined.
+   */
+  queueTicketUpdated: QueueTicket;
+  /**
    * Changes to the seats of an event from now on; anyone may watch. Messages are coalesced: at most one per
    * `SEAT_MAP_COALESCE_MS` (default 100 ms), each covering the versions `fromVersion` … `version`. A message
    * whose `fromVersion` is not the last `version` you applied + 1 means you missed a change: refetch `seatMap`.
@@ -408,6 +471,11 @@ export type SubscriptionBookingUpdatedArgs = {
 
 export type SubscriptionHoldUpdatedArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionQueueTicketUpdatedArgs = {
+  eventId: Scalars['ID']['input'];
 };
 
 
@@ -453,11 +521,13 @@ export type WaitingRoom = {
   /** How long an admission token is good for. */
   admissionWindowSeconds: Scalars['Int']['output'];
   admissionsPerMinute: Scalars['Int']['output'];
+  /** Whether `joinWaitingRoom` needs a `challengeToken` (a CAPTCHA such as Turnstile or hCaptcha). */
+  challengeRequired: Scalars['Boolean']['output'];
   /** Joins from here to the event's `onSaleAt` form the pre-queue. */
   opensAt: Scalars['DateTime']['output'];
   /** sha256 (hex) of the raffle seed, published before `onSaleAt`. */
   raffleCommitment: Scalars['String']['output'];
-  /** Revealed once the raffle has run. */
+  /** Revealed once the raffle has run; with it anyone can recompute the order (docs/RAFFLE.md). */
   raffleSeed?: Maybe<Scalars['String']['output']>;
 };
 
@@ -566,6 +636,8 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PriceRange: ResolverTypeWrapper<PriceRange>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  QueueState: QueueState;
+  QueueTicket: ResolverTypeWrapper<QueueTicketView>;
   Row: ResolverTypeWrapper<RowParent>;
   Seat: ResolverTypeWrapper<Seat>;
   SeatChange: ResolverTypeWrapper<SeatChange>;
@@ -604,6 +676,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   PriceRange: PriceRange;
   Query: Record<PropertyKey, never>;
+  QueueTicket: QueueTicketView;
   Row: RowParent;
   Seat: Seat;
   SeatChange: SeatChange;
@@ -683,6 +756,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createVenue?: Resolver<ResolversTypes['Venue'], ParentType, ContextType, RequireFields<MutationCreateVenueArgs, 'input'>>;
   holdBestAvailable?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldBestAvailableArgs, 'input'>>;
   holdSeats?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldSeatsArgs, 'input'>>;
+  joinWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationJoinWaitingRoomArgs, 'eventId'>>;
+  leaveWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationLeaveWaitingRoomArgs, 'eventId'>>;
   releaseHold?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationReleaseHoldArgs, 'id'>>;
 };
 
@@ -701,7 +776,18 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   event?: Resolver<Maybe<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventArgs, 'id'>>;
   events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, RequireFields<QueryEventsArgs, 'first'>>;
   hold?: Resolver<Maybe<ResolversTypes['Hold']>, ParentType, ContextType, RequireFields<QueryHoldArgs, 'id'>>;
+  queueTicket?: Resolver<Maybe<ResolversTypes['QueueTicket']>, ParentType, ContextType, RequireFields<QueryQueueTicketArgs, 'eventId'>>;
   viewer?: Resolver<Maybe<ResolversTypes['Viewer']>, ParentType, ContextType>;
+};
+
+export type QueueTicketResolvers<ContextType = Context, ParentType extends ResolversParentTypes['QueueTicket'] = ResolversParentTypes['QueueTicket']> = {
+  admissionExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  admissionToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  position?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['QueueState'], ParentType, ContextType>;
 };
 
 export type RowResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Row'] = ResolversParentTypes['Row']> = {
@@ -751,6 +837,7 @@ export type SectionResolvers<ContextType = Context, ParentType extends Resolvers
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   bookingUpdated?: SubscriptionResolver<ResolversTypes['Booking'], "bookingUpdated", ParentType, ContextType, RequireFields<SubscriptionBookingUpdatedArgs, 'id'>>;
   holdUpdated?: SubscriptionResolver<ResolversTypes['Hold'], "holdUpdated", ParentType, ContextType, RequireFields<SubscriptionHoldUpdatedArgs, 'id'>>;
+  queueTicketUpdated?: SubscriptionResolver<ResolversTypes['QueueTicket'], "queueTicketUpdated", ParentType, ContextType, RequireFields<SubscriptionQueueTicketUpdatedArgs, 'eventId'>>;
   seatMapChanged?: SubscriptionResolver<ResolversTypes['SeatMapDelta'], "seatMapChanged", ParentType, ContextType, RequireFields<SubscriptionSeatMapChangedArgs, 'eventId'>>;
 };
 
@@ -771,6 +858,7 @@ export type ViewerResolvers<ContextType = Context, ParentType extends ResolversP
 export type WaitingRoomResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WaitingRoom'] = ResolversParentTypes['WaitingRoom']> = {
   admissionWindowSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   admissionsPerMinute?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  challengeRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   opensAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   raffleCommitment?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   raffleSeed?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -788,6 +876,7 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   PriceRange?: PriceRangeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  QueueTicket?: QueueTicketResolvers<ContextType>;
   Row?: RowResolvers<ContextType>;
   Seat?: SeatResolvers<ContextType>;
   SeatChange?: SeatChangeResolvers<ContextType>;

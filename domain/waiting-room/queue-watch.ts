@@ -1,0 +1,93 @@
+import { findLatestTicket, type DbQueueTicket } from '../../datasources/postgres/queue-tickets.sql.js';
+import type { PubSub } from '../../subscriptions/pubsub.js';
+import { createStream } from '../../subscriptions/stream.js';
+import { topics, type QueueServing } from '../../subscriptions/topics.js';
+import { ownerKey, type Caller } from '../caller.js';
+import { DomainError } from '../errors.js';
+import { decodeId } from '../ids.js';
+import { estimatedWaitSeconds } from './waiting-room.rules.js';
+import { viewTicket, type QueueTicketView, type WaitingRoomDeps } from './waiting-room.service.js';
+
+type WatchDeps = Pick<WaitingRoomDeps, 'db' | 'queueLine' | 'admissions'> & { pubsub: PubSub };
+
+const stateKey = (view: QueueTicketView) => `${view.ticket.id}|${view.state}|${view.position}|${view.admissionExpiresAt?.getTime()}`;
+
+/**
+ * The caller's own ticket for the event, now and at every change: WAITING with its position once the raffle ran,
+ * each new position, ADMITTED with its token, EXPIRED, LEFT, and a new ticket if they join again.
+ *
+ * What it costs: positions come from the event's one "now serving" message per tick (the same for everyone
+ * waiting), from which each watcher works out its own: `number - served`, without a lookup. A watcher asks the
+ * line only when its number is unknown or the line was rebuilt (a new epoch), and reads its ticket from Postgres
+ * only on a personal notice (admitted, expired, left: outbox messages, so none is lost) or when pub/sub is back
+ * after an outage. The current ticket comes first, so that an admission made just before subscribing is not missed.
+ */
+export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: string): Promise<AsyncIterableIterator<QueueTicketView>> {
+  const owner = ownerKey(caller);
+  const eventId = decodeId('evt', id, 'eventId');
+  const first = await findLatestTicket(deps.db, eventId, owner);
+  if (!first) throw new DomainError('NOT_FOUND', 'You have no ticket for this event: join its waiting room first', { field: 'eventId' });
+  let view: QueueTicketView | undefined;
+  let lastKey = '';
+  let closed = false;
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let reading = Promise.resolve();
+
+  const unlisten: (() => void)[] = [];
+  const stream = createStream<QueueTicketView>(() => {
+    closed = true;
+    clearTimeout(expiryTimer);
+    for (const stop of unlisten) stop();
+  });
+
+  function show(next: QueueTicketView) {
+    view = next;
+    clearTimeout(expiryTimer);
+    // An admission turns EXPIRED when its window ends, whether or not a tick has recorded it yet.
+    if (next.state === 'ADMITTED') {
+      const left = next.admissionExpiresAt!.getTime() - Date.now();
+      expiryTimer = setTimeout(() => update(next.ticket), Math.min(left + 5, 2 ** 31 - 1));
+      expiryTimer.unref();
+    }
+    const key = stateKey(next);
+    if (key === lastKey) return;
+    lastKey = key;
+    stream.push(next);
+  }
+
+  /** Shows `ticket` (read afresh from Postgres when not given) with its place in line, one update at a time. */
+  function update(ticket?: DbQueueTicket) {
+    reading = reading.then(async () => {
+      if (closed) return;
+      const fresh = ticket ?? (await findLatestTicket(deps.db, eventId, owner).catch(() => null));
+      if (!fresh || closed) return;
+      const next = await viewTicket(deps, fresh).catch(() => null);
+      if (next && !closed) show(next);
+    });
+  }
+
+  function onServing(serving: QueueServing) {
+    if (closed || !view) return;
+    // "Now serving" means the raffle ran: a pre-queue ticket is in line now.
+    if (view.state === 'PRE_QUEUE') return update({ ...view.ticket, raffled: true });
+    if (view.state !== 'WAITING') return;
+    if (view.number === null || serving.epoch !== view.epoch) return update(view.ticket);
+    const position = view.number - serving.served;
+    // Passed by the line: admitted (its notice is on its way) or skipped; read it.
+    if (position < 1) return update();
+    if (position !== view.position) show({ ...view, position, estimatedWaitSeconds: estimatedWaitSeconds(position, view.ticket.admissionsPerMinute) });
+  }
+
+  try {
+    unlisten.push(await deps.pubsub.listen(topics.queueTicket(eventId, owner), () => update()));
+    unlisten.push(await deps.pubsub.listen<QueueServing>(topics.queueServing(eventId), onServing));
+    // After an outage a notice may have been lost: read the ticket again.
+    unlisten.push(deps.pubsub.onReconnect(() => update()));
+  } catch (error) {
+    void stream.iterator.return!();
+    throw error;
+  }
+  // Read after listening: a notice sent between the first read and now is in this read.
+  update();
+  return stream.iterator;
+}
