@@ -1,7 +1,7 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Stops and restarts the local Redis server: every other user of it would see the outage. */
-const REDIS_RESTART = 'tests/redis-restart.test.ts';
+/** They stop and restart the local Redis server: every other user of it would see the outage. */
+const REDIS_RESTART = ['tests/redis-restart.test.ts', 'tests/waiting-room-restart.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -25,7 +25,7 @@ export default defineConfig({
         test: {
           name: 'onsale',
           include: ['tests/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, REDIS_RESTART],
+          exclude: [...configDefaults.exclude, ...REDIS_RESTART],
           globalSetup: ['tests/helpers/global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
@@ -34,7 +34,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'redis-restart',
-          include: [REDIS_RESTART],
+          include: REDIS_RESTART,
+          // One restart at a time.
+          fileParallelism: false,
           globalSetup: ['tests/helpers/global-setup.ts'],
           sequence: { groupOrder: 1 },
         },

@@ -3,41 +3,15 @@
 // does (.ci/run), so every other user of that Redis sees an outage: vitest.config.ts runs this file on its own,
 // after all the others (project `redis-restart`, sequence.groupOrder 1). It restarts the Redis that
 // TEST_REDIS_URL names (by default 127.0.0.1:6379, which CI starts), and refuses one that is not on this machine.
-import { spawnSync } from 'node:child_process';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
 import { ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { eventually, expectConsecutive, HOLD_UPDATED, SEAT_MAP_CHANGED, watch, type HoldUpdated, type SeatMapChanged } from './helpers/realtime.js';
+import { answers, assertLocalRedis, startRedis, stopRedis } from './helpers/redis-control.js';
 import { TEST_REDIS_URL, testRedis } from './helpers/services.js';
 import { createOnSaleEvent, HOLD_SEATS, RELEASE, type TestEvent } from './helpers/write-path.js';
-
-const redisAddress = new URL(TEST_REDIS_URL);
-const host = redisAddress.hostname;
-const port = redisAddress.port || '6379';
-
-function redisCli(...args: string[]): string {
-  const result = spawnSync('redis-cli', ['-h', host, '-p', port, ...args], { encoding: 'utf8', timeout: 5_000 });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
-}
-const answers = () => redisCli('ping') === 'PONG';
-
-async function stopRedis() {
-  redisCli('shutdown', 'nosave');
-  await eventually('Redis down', answers, (up) => !up);
-}
-
-/** Starts Redis as .ci/run does, and waits until it answers. */
-async function startRedis() {
-  const started = spawnSync(
-    'redis-server',
-    ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', port, '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'],
-    { encoding: 'utf8', timeout: 10_000 },
-  );
-  expect(started.status, `redis-server failed: ${started.stdout}${started.stderr}`).toBe(0);
-  await eventually('Redis answering PONG', answers, (up) => up);
-}
 
 const REALTIME_ENV = { SEAT_MAP_COALESCE_MS: '0', RELAY_POLL_INTERVAL_MS: '200', SWEEP_INTERVAL_MS: '0' };
 
@@ -47,7 +21,7 @@ describe('a Redis restart in the middle of a sale', () => {
   const db = () => server.app.services.db;
 
   beforeAll(async () => {
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`refusing to restart a Redis that is not on this machine: ${TEST_REDIS_URL}`);
+    assertLocalRedis();
     server = await startTestServer('postgres', REALTIME_ENV);
   });
 
