@@ -32,12 +32,13 @@ export interface DbRoomEvent {
   cancelled: boolean;
   opensAt: Date | null;
   raffled: boolean;
+  raffleSeed: string | null;
 }
 
 const roomEvent: Statement = {
   name: 'queue_room_event',
   text: `SELECT clock_timestamp() AS now, on_sale_at AS "onSaleAt", starts_at AS "startsAt", cancelled_at IS NOT NULL AS cancelled,
-            wr_opens_at AS "opensAt", wr_raffle_ran_at IS NOT NULL AS raffled
+            wr_opens_at AS "opensAt", wr_raffle_ran_at IS NOT NULL AS raffled, wr_raffle_seed AS "raffleSeed"
        FROM events WHERE id = $1 FOR SHARE`,
 };
 
@@ -52,21 +53,23 @@ export async function lockRoomEvent(tx: Queryable, eventId: number): Promise<DbR
 const insertTickets: Statement = {
   name: 'queue_insert_tickets',
   text: `WITH t AS (
-           INSERT INTO queue_tickets (id, event_id, owner, pre_queue)
-           SELECT id, $1, owner, $4 FROM unnest($2::uuid[], $3::text[]) AS n(id, owner)
+           INSERT INTO queue_tickets (id, event_id, owner, pre_queue, raffle_key)
+           SELECT id, $1, owner, key IS NOT NULL, decode(key, 'hex') FROM unnest($2::uuid[], $3::text[], $4::text[]) AS n(id, owner, key)
            ON CONFLICT (event_id, owner) WHERE state IN ('QUEUED', 'ADMITTED') DO NOTHING
            RETURNING *)
          SELECT ${ticketColumns} FROM t`,
 };
 
-/** Inserts a ticket per owner, skipping owners who have a live ticket of the event; returns those inserted. */
+/**
+ * Inserts a ticket per owner, skipping owners who have a live ticket of the event; returns those inserted. A
+ * ticket with a `raffleKey` (hex) is in the pre-queue.
+ */
 export async function insertQueueTickets(
   tx: Queryable,
   eventId: number,
-  tickets: readonly { id: string; owner: string }[],
-  preQueue: boolean,
+  tickets: readonly { id: string; owner: string; raffleKey: string | null }[],
 ): Promise<DbQueueTicket[]> {
-  const params = [eventId, tickets.map((t) => t.id), tickets.map((t) => t.owner), preQueue];
+  const params = [eventId, tickets.map((t) => t.id), tickets.map((t) => t.owner), tickets.map((t) => t.raffleKey)];
   return (await tx.query<DbQueueTicket>(insertTickets, params)).rows;
 }
 
@@ -129,11 +132,14 @@ export interface DbLineTicket {
   seq: number;
 }
 
-/** The event's QUEUED tickets joined after `afterSeq`, in join order. */
+/**
+ * The event's QUEUED tickets joined after `afterSeq`, in line order: the pre-queue by raffle key (the raffle's
+ * order), then the others by join order.
+ */
 export async function findLineTickets(db: Queryable, eventId: number, afterSeq: number): Promise<DbLineTicket[]> {
   const { rows } = await db.query<DbLineTicket>(
     `SELECT id, pre_queue AS "preQueue", seq::float8 AS seq FROM queue_tickets
-      WHERE event_id = $1 AND state = 'QUEUED' AND seq > $2 ORDER BY seq`,
+      WHERE event_id = $1 AND state = 'QUEUED' AND seq > $2 ORDER BY pre_queue DESC, raffle_key, seq`,
     [eventId, afterSeq],
   );
   return rows;
@@ -159,7 +165,6 @@ export interface DbRoom {
   recycled: number;
   admissionsPerMinute: number;
   admissionWindowSeconds: number;
-  raffleSeed: string;
 }
 
 /** Locks the room's admission state, or null when another instance is admitting for it right now. */
@@ -168,8 +173,7 @@ export async function lockRoom(tx: Queryable, eventId: number): Promise<DbRoom |
     {
       name: 'queue_lock_room',
       text: `SELECT now() AS now, r.credit, r.ticked_at AS "tickedAt", r.admitted, r.recycled,
-                  e.wr_admissions_per_minute AS "admissionsPerMinute", e.wr_admission_window_seconds AS "admissionWindowSeconds",
-                  e.wr_raffle_seed AS "raffleSeed"
+                  e.wr_admissions_per_minute AS "admissionsPerMinute", e.wr_admission_window_seconds AS "admissionWindowSeconds"
              FROM waiting_rooms r JOIN events e ON e.id = r.event_id
             WHERE r.event_id = $1 FOR UPDATE OF r SKIP LOCKED`,
     },

@@ -55,7 +55,10 @@ export function createRedisQueueLine(url: string, prefix = 'onsale:'): QueueLine
       const [meta, line] = keys(eventId);
       // Not built (meta gone) while it fills: joins add nothing meanwhile and the builder reads them back after.
       await redis.del(meta, line);
-      for (let i = 0; i < entries.length; i += CHUNK) await redis.zadd(line, ...args(entries.slice(i, i + CHUNK)));
+      // Sent together: one connection keeps their order, and the round trips overlap.
+      const chunks: Promise<unknown>[] = [];
+      for (let i = 0; i < entries.length; i += CHUNK) chunks.push(redis.zadd(line, ...args(entries.slice(i, i + CHUNK))));
+      await Promise.all(chunks);
       await redis.hset(meta, 'epoch', epoch, 'served', 0);
     },
     async place(eventId, entries) {

@@ -47,12 +47,13 @@ export async function runRaffle(db: Database, eventId: number): Promise<boolean>
 }
 
 /**
- * Fills the line from Postgres: the pre-queue in the raffle's order, then the others by join order. Joins that
- * commit while it fills find the line unbuilt and add nothing; the second read, once it is built, adds them.
+ * Fills the line from Postgres: the pre-queue in the raffle's order (by the keys worked out at each join), then
+ * the others by join order. Joins that commit while it fills find the line unbuilt and add nothing; the second
+ * read, once it is built, adds them.
  */
-async function buildLine(tx: Queryable, line: QueueLine, eventId: number, seed: string): Promise<void> {
+async function buildLine(tx: Queryable, line: QueueLine, eventId: number): Promise<void> {
   const tickets = await findLineTickets(tx, eventId, 0);
-  await line.build(eventId, lineEntries(seed, tickets), randomUUID());
+  await line.build(eventId, lineEntries(tickets), randomUUID());
   const since = await findLineTickets(tx, eventId, tickets.reduce((max, t) => Math.max(max, t.seq), 0));
   await line.place(eventId, since.map(fifoEntry));
 }
@@ -73,7 +74,7 @@ export async function admitNextBatch(deps: AdmissionDeps, eventId: number): Prom
     const room = await lockRoom(tx, eventId);
     if (!room) return null;
     const built = !(await queueLine.status(eventId));
-    if (built) await buildLine(tx, queueLine, eventId, room.raffleSeed);
+    if (built) await buildLine(tx, queueLine, eventId);
     const expired = await expireAdmissions(tx, eventId);
     const recycled = expired.filter((ticket) => ticket.unused).length;
     let credit = earnCredit(room, recycled);

@@ -10,6 +10,12 @@ import { viewTicket, type QueueTicketView, type WaitingRoomDeps } from './waitin
 
 type WatchDeps = Pick<WaitingRoomDeps, 'db' | 'queueLine' | 'admissions'> & { pubsub: PubSub };
 
+/**
+ * Position updates go out this much after the "now serving" message at most, each watcher at its own offset: the
+ * frames of one tick are spread over most of a second instead of leaving in one burst that stalls the instance.
+ */
+const POSITION_SPREAD_MS = 750;
+
 const stateKey = (view: QueueTicketView) => `${view.ticket.id}|${view.state}|${view.position}|${view.admissionExpiresAt?.getTime()}`;
 
 /**
@@ -31,12 +37,16 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
   let lastKey = '';
   let closed = false;
   let expiryTimer: NodeJS.Timeout | undefined;
+  const offsetMs = Math.floor(Math.random() * POSITION_SPREAD_MS);
+  let pendingServing: QueueServing | undefined;
+  let spreadTimer: NodeJS.Timeout | undefined;
   let reading = Promise.resolve();
 
   const unlisten: (() => void)[] = [];
   const stream = createStream<QueueTicketView>(() => {
     closed = true;
     clearTimeout(expiryTimer);
+    clearTimeout(spreadTimer);
     for (const stop of unlisten) stop();
   });
 
@@ -66,6 +76,19 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
     });
   }
 
+  /** Takes the latest "now serving" at this watcher's offset. */
+  function spread(serving: QueueServing) {
+    const first = !pendingServing;
+    pendingServing = serving;
+    if (!first) return;
+    spreadTimer = setTimeout(() => {
+      const latest = pendingServing!;
+      pendingServing = undefined;
+      onServing(latest);
+    }, offsetMs);
+    spreadTimer.unref();
+  }
+
   function onServing(serving: QueueServing) {
     if (closed || !view) return;
     // "Now serving" means the raffle ran: a pre-queue ticket is in line now.
@@ -80,7 +103,7 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
 
   try {
     unlisten.push(await deps.pubsub.listen(topics.queueTicket(eventId, owner), () => update()));
-    unlisten.push(await deps.pubsub.listen<QueueServing>(topics.queueServing(eventId), onServing));
+    unlisten.push(await deps.pubsub.listen<QueueServing>(topics.queueServing(eventId), spread));
     // After an outage a notice may have been lost: read the ticket again.
     unlisten.push(deps.pubsub.onReconnect(() => update()));
   } catch (error) {

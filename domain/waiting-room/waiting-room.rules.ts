@@ -60,10 +60,10 @@ const FIFO_BASE = 2 ** 32;
 /** A ticket that joined after the on-sale, in line by its join order. */
 export const fifoEntry = (ticket: Pick<DbLineTicket, 'id' | 'seq'>): LineEntry => ({ ticketId: ticket.id, score: FIFO_BASE + ticket.seq });
 
-/** The whole line of an event: the pre-queue in the raffle's order, then everyone else in join order. */
-export function lineEntries(seed: string, tickets: readonly DbLineTicket[]): LineEntry[] {
-  const raffled = raffleOrder(seed, tickets.filter((t) => t.preQueue).map((t) => t.id));
-  return [...raffled.map((id, i) => ({ ticketId: id, score: i + 1 })), ...tickets.filter((t) => !t.preQueue).map(fifoEntry)];
+/** The line's entries for tickets in line order (findLineTickets): the pre-queue ranked 1, 2, 3, …, then the rest. */
+export function lineEntries(tickets: readonly DbLineTicket[]): LineEntry[] {
+  let rank = 0;
+  return tickets.map((t) => (t.preQueue ? { ticketId: t.id, score: ++rank } : fifoEntry(t)));
 }
 
 /**

@@ -20,7 +20,7 @@ import { decodeId } from '../ids.js';
 import type { AdmissionTokens } from './admission-token.js';
 import { checkChallenge, type ChallengeVerifier } from './challenge.js';
 import type { QueueLine } from './line.js';
-import { estimatedWaitSeconds, fifoEntry, joinRefusal, queueState, ticketId, ticketMessage, type QueueState } from './waiting-room.rules.js';
+import { estimatedWaitSeconds, fifoEntry, joinRefusal, queueState, raffleKey, ticketId, ticketMessage, type QueueState } from './waiting-room.rules.js';
 
 /** A ticket as clients see it (API.md, QueueTicket), with what its watchers need to follow its position. */
 export interface QueueTicketView {
@@ -55,6 +55,12 @@ function openJoinBatch(tx: Queryable, eventId: number, event: DbRoomEvent | null
   // Everyone who joins before the on-sale (by the database's clock, read under the lock the raffle waits for) is
   // in the pre-queue; everyone after it queues first come, first served.
   const preQueue = !!event && !event.raffled && event.now < event.onSaleAt;
+  const raffleKeyOf = (id: string) => (preQueue ? raffleKey(event!.raffleSeed!, id) : null);
+
+  const newTicket = (owner: string) => {
+    const id = randomUUID();
+    return { id, owner, raffleKey: raffleKeyOf(id) };
+  };
 
   async function insertPending() {
     const requests = pending;
@@ -62,7 +68,7 @@ function openJoinBatch(tx: Queryable, eventId: number, event: DbRoomEvent | null
     try {
       const owners = [...new Set(requests.map((r) => r.owner))];
       const tickets = new Map<string, DbQueueTicket>();
-      for (const t of await insertQueueTickets(tx, eventId, owners.map((owner) => ({ id: randomUUID(), owner })), preQueue)) tickets.set(t.owner, t);
+      for (const t of await insertQueueTickets(tx, eventId, owners.map((owner) => newTicket(owner)))) tickets.set(t.owner, t);
       // Those who had a ticket already get it back (joining twice returns the same ticket).
       const existing = owners.filter((owner) => !tickets.has(owner));
       if (existing.length) for (const t of await findLiveTickets(tx, eventId, existing)) tickets.set(t.owner, t);
@@ -140,6 +146,7 @@ const roomEventOf = (event: DbEvent | null): DbRoomEvent | null =>
     cancelled: event.status === 'CANCELLED',
     opensAt: event.waitingRoomOpensAt,
     raffled: event.raffleSeed !== null,
+    raffleSeed: null,
   };
 
 /**

@@ -9,6 +9,10 @@ CREATE TABLE queue_tickets (
   seq                  bigint GENERATED ALWAYS AS IDENTITY,
   -- Joined before the on-sale: placed by the raffle (docs/RAFFLE.md), not by seq.
   pre_queue            boolean NOT NULL,
+  -- HMAC-SHA256(seed, public ticket id) of a pre-queue ticket, worked out at its join so that the raffle only
+  -- sorts; verify-raffle recomputes it from the revealed seed rather than trusting it.
+  raffle_key           bytea,
+  CHECK (pre_queue = (raffle_key IS NOT NULL)),
   state                text NOT NULL DEFAULT 'QUEUED' CHECK (state IN ('QUEUED', 'ADMITTED', 'EXPIRED', 'LEFT')),
   joined_at            timestamptz NOT NULL DEFAULT now(),
   -- 1, 2, 3, … in the order the event's tickets were admitted.
