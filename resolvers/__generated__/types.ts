@@ -451,8 +451,9 @@ export type Subscription = {
   holdUpdated: Hold;
   /**
    * The caller's own ticket for the event: its current state at once, then every change — WAITING with its position
-   * after the raffle, each new position (at most one message per admission tick), ADMITTED with the token, EXPIRED,
-   * LEFT. NOT_FOUND when the caller has not joined.
+   * after the raffle, new positions (at most one message per admission tick, about a second; far back in line once
+   * the position moved by 1%, or every 10 s), ADMITTED with the token, EXPIRED, LEFT. NOT_FOUND when the caller has
+   * not joined.
    */
   queueTicketUpdated: QueueTicket;
   /**
