@@ -9,7 +9,7 @@ import { admitNextBatch, runRaffle } from '../domain/waiting-room/admission.serv
 import { auditRaffle } from '../domain/waiting-room/raffle-audit.js';
 import { startApp, type App } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
-import { startTestServer, type TestServer } from './helpers/harness.js';
+import { startTestServer, type GraphQLResponse, type TestServer } from './helpers/harness.js';
 import { eventually, sleep } from './helpers/realtime.js';
 import { TEST_REDIS_URL } from './helpers/services.js';
 import { createGatedEvent, joinAll, untilOnSale } from './helpers/waiting-room.js';
@@ -87,7 +87,56 @@ describe('the waiting room on two instances', () => {
     const tampered = spawnSync('npx', ['tsx', 'datasources/cli.ts', 'verify-raffle', event.id], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: a.databaseUrl } });
     expect(tampered.status).toBe(1);
   });
+
+  it('puts every join that raced the on-sale on one side of the raffle: in the pre-queue and raffled, or behind it', async () => {
+    const event = await createGatedEvent(a, { onSaleInMs: 1_500, admissionsPerMinute: 1 });
+    const answers: { user: string; state: string }[] = [];
+    let n = 0;
+    let raffled = false;
+    let after = 0;
+    // Fans keep joining through both instances while the workers of both try to raffle.
+    const joining = Promise.all(
+      Array.from({ length: 30 }, async (_, worker) => {
+        // Until the raffle has run and 100 more have joined after it.
+        while (!raffled || after++ < 100) {
+          const user = `race-${n++}`;
+          const [ticket] = await joinAll(worker % 2 ? a : { ...a, gql: ((q, v, as) => gqlOn(b, q, v, as)) as TestServer['gql'] }, event, [user]);
+          answers.push({ user, state: ticket!.state });
+        }
+      }),
+    );
+    await untilOnSale(a, event);
+    await Promise.all([b.admitter.runOnce(), a.app.admitter.runOnce(), b.admitter.runOnce()]);
+    raffled = true;
+    await joining;
+    await a.app.admitter.runOnce();
+    const states = new Set(answers.map((x) => x.state));
+    expect(states).toEqual(new Set(['PRE_QUEUE', 'WAITING']));
+    const { rows } = await a.app.services.db.query<{ owner: string; preQueue: boolean; id: string }>(
+      `SELECT owner, pre_queue AS "preQueue", id FROM queue_tickets WHERE event_id = $1`,
+      [event.eventId],
+    );
+    const byOwner = new Map(rows.map((row) => [row.owner, row]));
+    expect(rows).toHaveLength(answers.length);
+    for (const answer of answers) expect(byOwner.get(`user:${answer.user}`)!.preQueue, answer.user).toBe(answer.state === 'PRE_QUEUE');
+    // Every ticket is in the line exactly once, the pre-queue ahead of everyone else.
+    const line = (await a.app.services.queueLine.head(event.eventId, 0, 10_000))!;
+    expect(new Set(line)).toEqual(new Set(rows.map((row) => row.id)));
+    const pre = rows.filter((row) => row.preQueue).length;
+    expect(line.slice(0, pre).every((id) => rows.find((row) => row.id === id)!.preQueue)).toBe(true);
+    expect(auditRaffle((await findRaffleRecord(a.app.services.db, event.eventId))!).ok).toBe(true);
+  });
 });
+
+/** An operation over HTTP on instance `app`, as the harness's `gql` does on its own. */
+async function gqlOn(app: App, query: string, variables?: Record<string, unknown>, as?: string): Promise<GraphQLResponse> {
+  const response = await fetch(app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(as && { authorization: `Bearer ${as}` }) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, ...((await response.json()) as object) };
+}
 
 describe('paced admission', () => {
   it('admits by the second, at the event\'s rate, with the worker\'s own timer (embedded)', async () => {
