@@ -26,7 +26,7 @@ import {
   type Target,
 } from './common.js';
 import type { ClientsAnswer, ClientsReport, ClientsRequest } from './fanout-clients.js';
-import { intFromEnv, memoryOf, recreateDatabase, root, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
+import { benchTarget, intFromEnv, memoryOf, recreateDatabase, root, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -46,9 +46,7 @@ function coalesceFromEnv(): number {
 }
 
 const settings = {
-  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench_fanout',
-  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-  port: intFromEnv('BENCH_PORT', 4102),
+  ...benchTarget('onsale_bench_fanout', 4102),
   subscribers: intFromEnv('BENCH_SUBSCRIBERS', DEFAULT_SUBSCRIBERS),
   /**
    * Holds per second of the steady stream, open loop (sent on schedule whatever the answers do), spread evenly.

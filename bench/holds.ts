@@ -24,7 +24,7 @@ import {
   type Stats,
   type Target,
 } from './common.js';
-import { intFromEnv, recreateDatabase, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
+import { benchTarget, intFromEnv, recreateDatabase, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -45,11 +45,9 @@ function casesFromEnv(): CaseKey[] {
 const SERVER_DEFAULT_POOL = 20;
 
 const settings = {
-  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench_holds',
-  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  ...benchTarget('onsale_bench_holds', 4101),
   durationSeconds: intFromEnv('BENCH_DURATION', 15),
   connections: intFromEnv('BENCH_CONNECTIONS', 64),
-  port: intFromEnv('BENCH_PORT', 4101),
   /** DATABASE_POOL_SIZE of the server. */
   serverPoolSize: intFromEnv('BENCH_SERVER_POOL', SERVER_DEFAULT_POOL),
   /** pg.Pool max of the raw-SQL ceiling. */

@@ -8,12 +8,10 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { benchSecrets, benchServerEnv, fire, graphqlClient, machineInfo, printTargets, round, stats, tokenSigner, writeResults } from './common.js';
-import { intFromEnv, memoryOf, recreateDatabase, runBenchmark, sleep, startServer } from './server.js';
+import { benchTarget, intFromEnv, memoryOf, recreateDatabase, runBenchmark, sleep, startServer } from './server.js';
 
 const settings = {
-  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench',
-  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-  port: intFromEnv('BENCH_PORT', 4100),
+  ...benchTarget('onsale_bench_queue', 4103),
   joins: intFromEnv('JOINS', 200_000),
   joinConnections: intFromEnv('BENCH_CONNECTIONS', 100),
   subscribers: intFromEnv('SUBSCRIBERS', 5_000),

@@ -5,18 +5,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
 import { fire as fireAutocannon, oddSized } from './common.js';
-import { intFromEnv, recreateDatabase, root, runBenchmark, startServer, type RunningServer } from './server.js';
+import { benchTarget, intFromEnv, recreateDatabase, root, runBenchmark, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
 const settings = {
-  databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/onsale_bench',
-  redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+  ...benchTarget('onsale_bench', 4100),
   durationSeconds: intFromEnv('BENCH_DURATION', 15),
   connections: intFromEnv('BENCH_CONNECTIONS', 50),
   fullConnections: intFromEnv('BENCH_FULL_CONNECTIONS', 10),
-  port: intFromEnv('BENCH_PORT', 4100),
   warmupSeconds: 2,
 };
 

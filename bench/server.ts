@@ -20,6 +20,19 @@ export function intFromEnv(name: string, fallback: number, min = 1): number {
 }
 
 /**
+ * Where a benchmark's database, Redis and server are: BENCH_DATABASE_URL, REDIS_URL and BENCH_PORT, or a database
+ * of its own (`database`) on the local Postgres, the local Redis, and `port`. Each benchmark has its own database
+ * and port, so that two can run side by side.
+ */
+export function benchTarget(database: string, port: number) {
+  return {
+    databaseUrl: process.env.BENCH_DATABASE_URL || `postgres://postgres@127.0.0.1:5432/${database}`,
+    redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    port: intFromEnv('BENCH_PORT', port),
+  };
+}
+
+/**
  * Drops and recreates the database of `databaseUrl` (refusing anything that does not look like a dedicated bench
  * database), through the server's `postgres` maintenance database; `beforeDrop` may use that connection first.
  * Returns the database's name.

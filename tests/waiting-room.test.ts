@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { watch } from './helpers/realtime.js';
-import { HOLD_BEST, HOLD_SEATS, seatCounts } from './helpers/write-path.js';
+import { createOnSaleEvent, HOLD_BEST, HOLD_SEATS, seatCounts } from './helpers/write-path.js';
 import {
   admit,
   createGatedEvent,
@@ -21,10 +21,8 @@ import {
 
 describe.each(modes)('the waiting room (%s)', (mode) => {
   let server: TestServer;
-  let admin: string;
   beforeAll(async () => {
     server = await startTestServer(mode, { ADMISSION_INTERVAL_MS: '0' });
-    admin = await server.token('admin', true);
   });
   afterAll(() => server?.stop());
 
@@ -33,14 +31,11 @@ describe.each(modes)('the waiting room (%s)', (mode) => {
 
   it('refuses bad joins with their codes, and writes nothing', async () => {
     const alice = await server.token('alice');
-    const plain = await server.gql(`mutation { createVenue(input: { name: "V", city: "C", country: "X" }) { id } }`, {}, admin);
-    ok(plain);
     const gated = await createGatedEvent(server, { onSaleInMs: 3_600_000 });
     expect(codes(await server.gql(JOIN, { eventId: gated.id }))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await server.gql(JOIN, { eventId: 'evt_999999' }, alice))).toEqual(['NOT_FOUND']);
     expect(codes(await server.gql(JOIN, { eventId: 'nope' }, alice))).toEqual(['BAD_USER_INPUT']);
     // Not gated: hold directly.
-    const { createOnSaleEvent } = await import('./helpers/write-path.js');
     const open = await createOnSaleEvent(server, [{ name: 'A', price: 1, rows: 1, seatsPerRow: 2 }]);
     const notGated = await server.gql(JOIN, { eventId: open.id }, alice);
     expect(codes(notGated)).toEqual(['BAD_USER_INPUT']);
