@@ -158,6 +158,17 @@ describe.each(modes)('the waiting room (%s)', (mode) => {
     expect(again).toMatchObject({ state: 'WAITING', position: 2 });
   });
 
+  it('builds the line again when the one it finds is not its own (a database made afresh with the same event ids)', async () => {
+    const event = await createGatedEvent(server);
+    await server.app.admitter.runOnce();
+    const [ticket] = await joinAll(server, event, ['stale-a']);
+    // Another deployment's line under the same key: another epoch, other tickets.
+    await server.app.services.queueLine.build(event.eventId, [{ ticketId: 'someone-else', score: 1 }], 'not-ours');
+    expect((await admit(server, event, 0)).built).toBe(true);
+    expect(await server.app.services.queueLine.head(event.eventId, 0, 10)).toEqual([ticket!.id.slice(3)]);
+    expect((await admit(server, event, 0)).built).toBe(false);
+  });
+
   it('expires an unused admission at its window and gives its slot to the next in line', async () => {
     const event = await createGatedEvent(server);
     await server.app.admitter.runOnce();

@@ -163,6 +163,7 @@ export interface DbRoom {
   tickedAt: Date;
   admitted: number;
   recycled: number;
+  lineEpoch: string | null;
   admissionsPerMinute: number;
   admissionWindowSeconds: number;
 }
@@ -172,7 +173,7 @@ export async function lockRoom(tx: Queryable, eventId: number): Promise<DbRoom |
   const { rows } = await tx.query<DbRoom>(
     {
       name: 'queue_lock_room',
-      text: `SELECT now() AS now, r.credit, r.ticked_at AS "tickedAt", r.admitted, r.recycled,
+      text: `SELECT now() AS now, r.credit, r.ticked_at AS "tickedAt", r.admitted, r.recycled, r.line_epoch AS "lineEpoch",
                   e.wr_admissions_per_minute AS "admissionsPerMinute", e.wr_admission_window_seconds AS "admissionWindowSeconds"
              FROM waiting_rooms r JOIN events e ON e.id = r.event_id
             WHERE r.event_id = $1 FOR UPDATE OF r SKIP LOCKED`,
@@ -183,10 +184,13 @@ export async function lockRoom(tx: Queryable, eventId: number): Promise<DbRoom |
 }
 
 /** Saves the room's admission state after a tick. */
-export async function saveRoom(tx: Queryable, eventId: number, room: Pick<DbRoom, 'credit' | 'admitted' | 'recycled'>): Promise<void> {
+export async function saveRoom(tx: Queryable, eventId: number, room: Pick<DbRoom, 'credit' | 'admitted' | 'recycled' | 'lineEpoch'>): Promise<void> {
   await tx.query(
-    { name: 'queue_save_room', text: `UPDATE waiting_rooms SET credit = $2, admitted = $3, recycled = $4, ticked_at = now() WHERE event_id = $1` },
-    [eventId, room.credit, room.admitted, room.recycled],
+    {
+      name: 'queue_save_room',
+      text: `UPDATE waiting_rooms SET credit = $2, admitted = $3, recycled = $4, line_epoch = $5, ticked_at = now() WHERE event_id = $1`,
+    },
+    [eventId, room.credit, room.admitted, room.recycled, room.lineEpoch],
   );
 }
 

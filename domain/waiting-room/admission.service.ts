@@ -51,9 +51,9 @@ export async function runRaffle(db: Database, eventId: number): Promise<boolean>
  * the others by join order. Joins that commit while it fills find the line unbuilt and add nothing; the second
  * read, once it is built, adds them.
  */
-async function buildLine(tx: Queryable, line: QueueLine, eventId: number): Promise<void> {
+async function buildLine(tx: Queryable, line: QueueLine, eventId: number, epoch: string): Promise<void> {
   const tickets = await findLineTickets(tx, eventId, 0);
-  await line.build(eventId, lineEntries(tickets), randomUUID());
+  await line.build(eventId, lineEntries(tickets), epoch);
   const since = await findLineTickets(tx, eventId, tickets.reduce((max, t) => Math.max(max, t.seq), 0));
   await line.place(eventId, since.map(fifoEntry));
 }
@@ -73,8 +73,11 @@ export async function admitNextBatch(deps: AdmissionDeps, eventId: number): Prom
   const tick = await db.transaction(async (tx) => {
     const room = await lockRoom(tx, eventId);
     if (!room) return null;
-    const built = !(await queueLine.status(eventId));
-    if (built) await buildLine(tx, queueLine, eventId);
+    // Built again when missing (after the raffle, or a Redis restart), or when it is not the one this room built.
+    const current = await queueLine.status(eventId);
+    const built = !current || current.epoch !== room.lineEpoch;
+    const lineEpoch = built ? randomUUID() : room.lineEpoch;
+    if (built) await buildLine(tx, queueLine, eventId, lineEpoch!);
     const expired = await expireAdmissions(tx, eventId);
     const recycled = expired.filter((ticket) => ticket.unused).length;
     let credit = earnCredit(room, recycled);
@@ -95,7 +98,7 @@ export async function admitNextBatch(deps: AdmissionDeps, eventId: number): Prom
     const admitted = await admitTickets(tx, eventId, chosen, room.admitted + 1, room.admissionWindowSeconds);
     credit -= admitted.length;
     // An empty line banks nothing beyond the cap; what is left of the credit is the fraction earned so far.
-    await saveRoom(tx, eventId, { credit, admitted: room.admitted + admitted.length, recycled: room.recycled + recycled });
+    await saveRoom(tx, eventId, { credit, admitted: room.admitted + admitted.length, recycled: room.recycled + recycled, lineEpoch });
     await insertOutbox(tx, [...admitted.map((t) => ticketMessage(t, 'ADMITTED')), ...expired.map((t) => ticketMessage({ ...t, eventId }, 'EXPIRED'))]);
     return { admitted: admitted.length, expired: expired.length, consumed, built };
   });

@@ -38,7 +38,10 @@ CREATE TABLE waiting_rooms (
   ticked_at  timestamptz NOT NULL DEFAULT now(),
   admitted   integer NOT NULL DEFAULT 0,
   -- Admissions that expired unused, whose slots went to the next in line.
-  recycled   integer NOT NULL DEFAULT 0
+  recycled   integer NOT NULL DEFAULT 0,
+  -- The epoch of the line last built for this event: a line in Redis under another epoch is not this database's
+  -- (left from a database made afresh with the same event ids, say) and is built again.
+  line_epoch text
 );
 
 CREATE INDEX events_gated_idx ON events (on_sale_at) WHERE wr_opens_at IS NOT NULL;
