@@ -38,8 +38,6 @@ const stateKey = (view: QueueTicketView) => `${view.ticket.id}|${view.state}|${v
 export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: string): Promise<AsyncIterableIterator<QueueTicketView>> {
   const owner = ownerKey(caller);
   const eventId = decodeId('evt', id, 'eventId');
-  const first = await findLatestTicket(deps.db, eventId, owner);
-  if (!first) throw new DomainError('NOT_FOUND', 'You have no ticket for this event: join its waiting room first', { field: 'eventId' });
   let view: QueueTicketView | undefined;
   let lastKey = '';
   let shownAt = 0;
@@ -117,11 +115,13 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
     unlisten.push(await deps.pubsub.listen<QueueServing>(topics.queueServing(eventId), spread));
     // After an outage a notice may have been lost: read the ticket again.
     unlisten.push(deps.pubsub.onReconnect(() => update()));
+    // Read after listening: a notice sent before this read is in it, one sent after it comes as a message.
+    const first = await findLatestTicket(deps.db, eventId, owner);
+    if (!first) throw new DomainError('NOT_FOUND', 'You have no ticket for this event: join its waiting room first', { field: 'eventId' });
+    update(first);
   } catch (error) {
     void stream.iterator.return!();
     throw error;
   }
-  // Read after listening: a notice sent between the first read and now is in this read.
-  update();
   return stream.iterator;
 }
