@@ -4,7 +4,13 @@ import { ForbiddenError, UnauthenticatedError } from './errors.js';
 export type Caller =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: string; admin: boolean }
-  | { kind: 'reseller'; apiKeyId: string };
+  | { kind: 'reseller'; apiKeyId: string; budget: ApiKeyBudget };
+
+/** An API key's own rate budget: operations per minute. */
+export interface ApiKeyBudget {
+  readsPerMinute: number;
+  writesPerMinute: number;
+}
 
 export const anonymous: Caller = { kind: 'anonymous' };
 

@@ -60,9 +60,17 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/** An operation over a limit; `extensions.limit` names it (depth, aliases, directives, tokens, cost, seats). */
 export class QueryTooComplexError extends DomainError {
-  constructor(message: string) {
-    super('QUERY_TOO_COMPLEX', message);
+  constructor(message: string, extensions: { limit?: string; max?: number } = {}) {
+    super('QUERY_TOO_COMPLEX', message, extensions);
+  }
+}
+
+/** Over a rate budget: try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  constructor(budget: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Too many ${budget} operations: try again in ${retryAfterSeconds} s`, { budget, retryAfterSeconds });
   }
 }
 

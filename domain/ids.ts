@@ -4,7 +4,7 @@ import { BadUserInputError } from './errors.js';
  * Public IDs are opaque strings with a type prefix (`evt_12`, `seat_12_345`), so that an ID of the wrong
  * kind, or a seat of another event, is rejected before any query runs.
  */
-export type IdKind = 'ven' | 'evt' | 'sec';
+export type IdKind = 'ven' | 'evt' | 'sec' | 'key';
 
 const pattern = /^([a-z]+)_([1-9]\d{0,9})$/;
 const seatPattern = /^seat_([1-9]\d{0,9})_(0|[1-9]\d{0,6})$/;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { eventResolvers } from './event.js';
+import { gatewayResolvers } from './gateway.js';
 import { holdResolvers } from './hold.js';
 import { DateTime } from './scalars.js';
 import { seatMapResolvers } from './seat-map.js';
@@ -19,5 +20,5 @@ export const typeDefs = readdirSync(schemaDir)
 
 /** The executable schema: SDL plus resolvers, shared by HTTP and WebSocket. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers, waitingRoomResolvers] });
+  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, gatewayResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers, waitingRoomResolvers] });
 }

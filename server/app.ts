@@ -5,6 +5,7 @@ import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/
 import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
+import { createApiKeys } from '../domain/api-key/api-keys.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
 import { createHoldWriter } from '../domain/hold/hold-writer.js';
 import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/seat-map.service.js';
@@ -46,7 +47,7 @@ export interface App {
 export async function openDatabase(config: Config): Promise<Database> {
   checkTransactionBodies(!config.production);
   return config.databaseUrl
-    ? createPostgresDatabase(config.databaseUrl, { max: config.databasePoolSize })
+    ? createPostgresDatabase(config.databaseUrl, { max: config.databasePoolSize, statementTimeoutMs: config.statementTimeoutMs })
     : createEmbeddedDatabase(config.dataDir);
 }
 
@@ -104,8 +105,9 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     admissions: createAdmissionTokens(config.jwtSecret),
     joinWrites: createJoinWriter(db),
     challenge: challengeOf(config),
+    apiKeys: createApiKeys(db),
   };
-  const http = createHttpServer(services, createSchema(), createMetrics());
+  const http = createHttpServer(services, createSchema(), createMetrics(), options.redisPrefix);
   await http.apollo.start();
   await new Promise<void>((resolve, reject) => {
     http.httpServer.once('error', reject);
@@ -132,6 +134,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
         // Apollo's drain closes the listener, waits for in-flight requests, then closes idle connections.
         await Promise.all([http.apollo.stop(), http.closeWebSockets()]);
         await http.idle();
+        await http.closeEdge();
         payments.close();
         await sweeper.stop();
         await admitter.stop();

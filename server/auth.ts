@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { anonymous, type Caller } from '../domain/caller.js';
 import { UnauthenticatedError } from '../domain/errors.js';
+import type { Config } from './config.js';
 
 /** Signs an HS256 token for user `sub`; `admin` adds `role: "admin"`. */
 export async function signToken(secret: string, sub: string, options: { admin?: boolean; expiresIn?: string } = {}) {
@@ -38,9 +38,18 @@ export async function callerFromToken(secret: string, token: string): Promise<Ca
   return { kind: 'user', userId: sub, admin: role === 'admin' };
 }
 
-/** Resolves the API keys of resellers; none can exist until keys can be created. */
-export type ApiKeyResolver = (keyHash: string) => Promise<Caller | null>;
+/** The reseller a presented API key speaks for, or null for an unknown or revoked key. */
+export type ApiKeyResolver = (key: string) => Promise<Caller | null>;
 const noApiKeys: ApiKeyResolver = async () => null;
+
+/** Resolves callers from credentials (see resolveCaller) with the configured token checks and API keys. */
+export interface CallerResolver {
+  resolve(credentials: { authorization?: unknown; apiKey?: unknown }): Promise<Caller>;
+}
+
+export function createCallerResolver(config: Pick<Config, 'jwtSecret' | 'jwks'>, apiKeys: ApiKeyResolver = noApiKeys): CallerResolver {
+  return { resolve: (credentials) => resolveCaller(config.jwtSecret, credentials, apiKeys) };
+}
 
 /**
  * Who is calling, from the credentials of a request or of a WebSocket's `connection_init`: a bearer token,
@@ -58,7 +67,7 @@ export async function resolveCaller(
     return callerFromToken(secret, match[1]!);
   }
   if (apiKey !== undefined && apiKey !== null && apiKey !== '') {
-    const caller = typeof apiKey === 'string' ? await apiKeys(createHash('sha256').update(apiKey).digest('hex')) : null;
+    const caller = typeof apiKey === 'string' ? await apiKeys(apiKey) : null;
     if (!caller) throw new UnauthenticatedError('Unknown API key');
     return caller;
   }

@@ -55,6 +55,25 @@ const schema = z.object({
       .transform((list) => list.split(',').map((entry) => entry.trim()).filter(Boolean))
       .refine((entries) => entries.every(isAddressOrSubnet), 'comma-separated IP addresses or subnets (10.0.0.0/8, fd00::/8)')
       .default([]),
+    JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    CORS_ORIGINS: z
+      .string()
+      .transform((list) => list.split(',').map((entry) => entry.trim()).filter(Boolean))
+      .refine((entries) => entries.every((entry) => /^https?:\/\/[^/\s]+$/.test(entry)), 'comma-separated origins (https://app.example.com), no paths')
+      .default([]),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000, 10_000),
+    QUERY_MAX_DEPTH: integer(1, 1_000, 12),
+    QUERY_MAX_ALIASES: integer(0, 10_000, 30),
+    QUERY_MAX_DIRECTIVES: integer(0, 10_000, 50),
+    QUERY_MAX_TOKENS: integer(10, 1_000_000, 5_000),
+    QUERY_MAX_COST: integer(1, 1_000_000_000, 250_000),
+    RATE_LIMIT_READS_PER_MINUTE: integer(1, 100_000_000, 600),
+    RATE_LIMIT_WRITES_PER_MINUTE: integer(1, 100_000_000, 60),
+    RATE_LIMIT_JOINS_PER_MINUTE: integer(1, 100_000_000, 10),
+    RATE_LIMIT_ADDRESS_MULTIPLIER: integer(1, 100_000, 20),
+    GATEWAY_PROTECTIONS: z.enum(['on', 'off']).default('on'),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -103,6 +122,21 @@ export interface Config {
   webSockets: { keepAliveMs: number; maxSubscriptionsPerConnection: number; maxConnectionsPerIp: number };
   /** Proxies (addresses or subnets) whose X-Forwarded-For names the client for per-address limits; none by default. */
   trustProxy: string[];
+  /** Bearer tokens from an identity provider (RS256/ES256, keys from its JWKS), besides HS256 with `jwtSecret`. */
+  jwks?: { url: string; issuer?: string; audience?: string };
+  /** Browser origins allowed to call (CORS, and the Origin of WebSocket and SSE requests); none: same-origin only. */
+  corsOrigins: string[];
+  /** Postgres sessions' `statement_timeout`; 0: none. */
+  statementTimeoutMs: number;
+  /** Per-operation limits (QUERY_TOO_COMPLEX beyond them). */
+  queryLimits: { depth: number; aliases: number; directives: number; tokens: number; cost: number };
+  /**
+   * Operations per minute per user (an API key has budgets of its own); a client address gets `addressMultiplier`
+   * times as many, since many fans share one address behind a NAT.
+   */
+  rateLimits: { readsPerMinute: number; writesPerMinute: number; joinsPerMinute: number; addressMultiplier: number };
+  /** `off` turns query limits, rate limits and the Origin allowlist off: for benchmarks only, refused in production. */
+  protections: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -130,6 +164,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (present.WAITING_ROOM_CHALLENGE === 'test' && present.NODE_ENV === 'production') {
     lines.push('  WAITING_ROOM_CHALLENGE: the test verifier lets anyone in; it is refused when NODE_ENV=production');
+  }
+  if (present.GATEWAY_PROTECTIONS === 'off' && present.NODE_ENV === 'production') {
+    lines.push('  GATEWAY_PROTECTIONS: off is for benchmarks; it is refused when NODE_ENV=production');
+  }
+  if ((present.JWT_ISSUER || present.JWT_AUDIENCE) && !present.JWT_JWKS_URL) {
+    lines.push('  JWT_ISSUER, JWT_AUDIENCE: they apply to tokens checked against JWT_JWKS_URL, which is not set');
   }
   if (!parsed.success || lines.length) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   const e = parsed.data;
@@ -168,5 +208,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
     },
     trustProxy: e.TRUST_PROXY,
+    jwks: e.JWT_JWKS_URL ? { url: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE } : undefined,
+    corsOrigins: e.CORS_ORIGINS,
+    statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    queryLimits: { depth: e.QUERY_MAX_DEPTH, aliases: e.QUERY_MAX_ALIASES, directives: e.QUERY_MAX_DIRECTIVES, tokens: e.QUERY_MAX_TOKENS, cost: e.QUERY_MAX_COST },
+    rateLimits: {
+      readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE,
+      writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,
+      joinsPerMinute: e.RATE_LIMIT_JOINS_PER_MINUTE,
+      addressMultiplier: e.RATE_LIMIT_ADDRESS_MULTIPLIER,
+    },
+    protections: e.GATEWAY_PROTECTIONS === 'on',
   };
 }

@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Database } from '../datasources/db.js';
 import type { DbEvent } from '../datasources/postgres/events.sql.js';
+import type { ApiKeys } from '../domain/api-key/api-keys.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
@@ -39,6 +40,8 @@ export interface Services {
   joinWrites: JoinWriter;
   /** The join challenge, when WAITING_ROOM_CHALLENGE names one. */
   challenge?: ChallengeVerifier;
+  /** Resellers' API keys and their registered documents. */
+  apiKeys: ApiKeys;
 }
 
 /** Request-scoped loaders: a new set per request (or per WebSocket operation), never shared. */
@@ -50,6 +53,8 @@ export interface Loaders {
 export interface Context {
   services: Services;
   caller: Caller;
+  /** The client's address, as per-address limits count it. */
+  address: string;
   requestId: string;
   log: Logger;
   loaders: Loaders;
@@ -60,9 +65,9 @@ export interface Context {
 }
 
 /** A fresh context for one operation by `caller`. */
-export function createContext(services: Services, caller: Caller, requestId: string): Context {
+export function createContext(services: Services, caller: Caller, requestId: string, address = 'unknown'): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
+  return { services, caller, address, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
 }
 
 /** The same operation's context for one more execution (a subscription's next message): fresh loaders and counts. */

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError } from '../domain/errors.js';
+import { recodeTokenLimit } from './edge/limits.js';
 import type { Logger } from './logger.js';
 
 /** An error and the errors it wraps, outermost first (graphql-js and Apollo wrap what resolvers throw). */
@@ -34,7 +35,7 @@ export function isClientError(error: unknown): boolean {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const domain = domainError(error);
   if (domain) return { ...formatted, extensions: { ...domain.extensions, code: domain.code } };
-  if (isClientError(error)) return formatted;
+  if (isClientError(error)) return recodeTokenLimit(formatted);
   return {
     message: 'Internal server error',
     ...(formatted.locations && { locations: formatted.locations }),

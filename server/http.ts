@@ -4,17 +4,18 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { receivePaymentWebhook } from '../domain/booking/booking.service.js';
 import { DomainError } from '../domain/errors.js';
-import { resolveCaller } from './auth.js';
 import { createContext, type Context, type Services } from './context.js';
+import { createGate } from './edge/gate.js';
 import { formatError, toHttpGraphQLError } from './errors.js';
 import { createInFlight } from './inflight.js';
 import type { Metrics } from './metrics.js';
 import { apolloPlugins } from './plugins.js';
+import { createSseHandler } from './sse.js';
 import { attachWebSocketServer } from './websocket.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const requestIdPattern = /^[\w.:-]{1,100}$/;
-const routes = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/payments']);
+const routes = new Set(['/graphql', '/graphql/stream', '/healthz', '/readyz', '/metrics', '/webhooks/payments']);
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -58,6 +59,58 @@ async function parseBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * On every response: no MIME sniffing, no framing, no referrer leaks; in production (behind TLS) HSTS and a
+ * content policy that allows nothing (there is no landing page there: every response is data).
+ */
+const securityHeaders: [string, string][] = [
+  ['x-content-type-options', 'nosniff'],
+  ['x-frame-options', 'DENY'],
+  ['referrer-policy', 'no-referrer'],
+  ...(process.env.NODE_ENV === 'production'
+    ? ([
+        ['strict-transport-security', 'max-age=31536000; includeSubDomains'],
+        ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+      ] as [string, string][])
+    : []),
+];
+
+/** CORS for an allowed browser origin (the gate decides which): what its pages may send and read. */
+const corsHeaders = (origin: string): [string, string][] => [
+  ['access-control-allow-origin', origin],
+  ['vary', 'Origin'],
+  ['access-control-allow-methods', 'GET, POST, OPTIONS'],
+  ['access-control-allow-headers', 'content-type, authorization, x-api-key, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version, x-request-id'],
+  ['access-control-expose-headers', 'retry-after, x-request-id'],
+  ['access-control-max-age', '600'],
+];
+
+/**
+ * The GraphQL-over-HTTP persisted documents proposal's `documentId` (`sha256:<hex>`), as Apollo's own APQ
+ * extension, which Apollo Server understands: a query string (GET) or a JSON body (POST).
+ */
+/** `documentId` (API.md, Persisted operations) spelled as the APQ extension that Apollo and the gate understand. */
+const persistedQueryOf = (documentId: string) => ({ persistedQuery: { version: 1, sha256Hash: documentId.replace(/^sha256:/, '') } });
+
+function searchWithDocumentId(search: URLSearchParams): string {
+  const id = search.get('documentId');
+  if (id !== null && !search.has('extensions')) {
+    search.delete('documentId');
+    search.set('extensions', JSON.stringify(persistedQueryOf(id)));
+  }
+  return search.size ? `?${search}` : '';
+}
+
+function bodyWithDocumentId(input: unknown): unknown {
+  const body = input as { documentId?: unknown; extensions?: Record<string, unknown> } | undefined;
+  if (typeof body !== 'object' || body === null || typeof body.documentId !== 'string' || body.extensions?.persistedQuery) return input;
+  const { documentId, ...rest } = body;
+  return { ...rest, extensions: { ...body.extensions, ...persistedQueryOf(documentId) } };
+}
+
+/** graphql-sse's requests on /graphql: those that ask for an event stream (the rest are Apollo's). */
+const wantsEventStream = (req: IncomingMessage) => /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
+
 /** The parts of a running server that the app starts and stops. */
 export interface HttpParts {
   httpServer: Server;
@@ -68,23 +121,27 @@ export interface HttpParts {
   setDraining: () => void;
   /** Resolves once no GraphQL operation is executing, including those whose client has hung up. */
   idle: () => Promise<void>;
+  /** Closes the gateway edge's Redis connection (APQ, rate budgets): once nothing runs any more. */
+  closeEdge: () => Promise<void>;
 }
 
 /**
  * Apollo Server (HTTP) and graphql-ws (WebSocket) on one `http.Server`, one port, one path (`/graphql`), plus
  * the operational routes: /healthz, /readyz and /metrics.
  */
-export function createHttpServer(services: Services, schema: GraphQLSchema, metrics: Metrics): HttpParts {
+export function createHttpServer(services: Services, schema: GraphQLSchema, metrics: Metrics, redisPrefix?: string): HttpParts {
   const { config, log } = services;
   let draining = false;
   // Apollo's drain follows sockets; an operation whose client hung up has no socket but may still be running,
   // and must finish before the pools close. WebSocket operations are counted too.
   const inFlight = createInFlight();
+  const gate = createGate(services, schema, redisPrefix);
   const httpServer = createServer((req, res) => {
     const started = performance.now();
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
+    for (const [name, value] of securityHeaders) res.setHeader(name, value);
     let route = 'other';
     res.on('finish', () => {
       metrics.httpRequests.observe({ route, status: res.statusCode }, (performance.now() - started) / 1000);
@@ -111,10 +168,15 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError,
+    // Limits, APQ (shared through Redis) and field suggestions: the gate's, as for WebSocket and SSE.
+    ...gate.apolloOptions,
+    // One operation per request: a batch would multiply every limit by its length.
+    allowBatchedHttpRequests: false,
     // Any header that a browser cannot send cross-site without a preflight proves the request is not CSRF.
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization', 'x-api-key'] },
     plugins: apolloPlugins({
       httpServer,
+      gate: gate.apolloPlugin,
       production: config.production,
       metrics,
       // Leave time within the shutdown budget to close pools after in-flight requests finish.
@@ -132,6 +194,12 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
+    if (url.pathname === '/graphql' || url.pathname === '/graphql/stream') {
+      const origin = req.headers.origin;
+      if (!gate.originAllowed(origin, req.headers.host)) return send(res, 403, { errors: [{ message: 'Origin not allowed', extensions: { code: 'FORBIDDEN' } }] });
+      if (origin !== undefined) for (const [name, value] of corsHeaders(origin)) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') return send(res, 204, '');
+    }
     switch (url.pathname) {
       case '/healthz':
         return send(res, 200, { status: 'ok' });
@@ -143,7 +211,10 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       case '/metrics':
         return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
       case '/graphql':
+        if (wantsEventStream(req)) return sse.handle(req, res, await parseBody(req));
         return inFlight.track(() => graphql(req, res, url, requestId));
+      case '/graphql/stream':
+        return sse.handle(req, res, await parseBody(req));
       case '/webhooks/payments': {
         if (req.method !== 'POST') return send(res, 405, { error: 'POST a signed payment event' });
         const header = req.headers['onsale-signature'];
@@ -164,14 +235,14 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: url.search, body: await parseBody(req) },
+      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: searchWithDocumentId(url.searchParams), body: bodyWithDocumentId(await parseBody(req)) },
       context: async () => {
         try {
-          const caller = await resolveCaller(config.jwtSecret, {
+          const caller = await gate.callerOf({
             authorization: req.headers.authorization,
             apiKey: req.headers['x-api-key'],
           });
-          return createContext(services, caller, requestId);
+          return createContext(services, caller, requestId, gate.addressOf(req));
         } catch (error) {
           throw error instanceof DomainError ? toHttpGraphQLError(error, 401) : error;
         }
@@ -184,13 +255,15 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     res.end();
   }
 
-  const webSockets = attachWebSocketServer(httpServer, services, schema, inFlight);
+  const sse = createSseHandler(services, schema, inFlight, gate);
+  const webSockets = attachWebSocketServer(httpServer, services, schema, inFlight, gate);
 
   return {
     httpServer,
     apollo,
-    closeWebSockets: webSockets.close,
+    closeWebSockets: () => Promise.all([webSockets.close(), sse.close()]).then(() => undefined),
     setDraining: () => void (draining = true),
+    closeEdge: gate.close,
     idle: inFlight.idle,
   };
 }

@@ -3,6 +3,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { GraphQLError } from 'graphql';
 import type { Context } from './context.js';
 import { logInternalErrors } from './errors.js';
@@ -30,7 +31,11 @@ function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
   };
 }
 
-/** Subscriptions run over WebSocket only: over HTTP one is the client's mistake (400), said as such. */
+/**
+ * Subscriptions run over WebSocket only: over HTTP one is the client's mistake, said as such. The request is
+ * well-formed and refused for what its operation is, a GraphQL request error like a validation failure: 400,
+ * or 200 in application/json (see `legacyJsonStatus`).
+ */
 const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
@@ -45,12 +50,70 @@ const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
 };
 
 /**
+ * Apollo's media types for a single result, in its order (chooseContentTypeForSingleResultResponse, which it
+ * does not export). JSON comes first: a request without Accept, or one that accepts anything, gets it.
+ */
+const SINGLE_RESULT_TYPES = [
+  'application/json; charset=utf-8',
+  'application/graphql-response+json; charset=utf-8',
+  'application/json; callbackSpec=1.0; charset=utf-8',
+];
+
+/** The `negotiator` that Apollo Server negotiates with, resolved from Apollo: the same code on the same header. */
+type Negotiator = new (request: { headers: { accept?: string } }) => { mediaType(available: string[]): string | undefined };
+const Negotiator = createRequire(createRequire(import.meta.url).resolve('@apollo/server'))('negotiator') as Negotiator;
+
+/** The media type Apollo answers a single result in; undefined when the client accepts none (Apollo's 406). */
+const singleResultType = (accept: string | undefined) =>
+  accept ? new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) : SINGLE_RESULT_TYPES[0];
+
+/**
+ * The codes of GraphQL request errors of a well-formed request: parsing, validation (our depth, alias and
+ * directive limits are validation rules), GetOperation, variable coercion, and the cost limit, which judges the
+ * document and its variables as validation does (one code, QUERY_TOO_COMPLEX, one status).
+ */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_USER_INPUT',
+  'QUERY_TOO_COMPLEX',
+]);
+
+/**
+ * GraphQL over HTTP, application/json (the legacy media type): a client may trust the body of a 200 only, so a
+ * request error of a well-formed request answers 200 with its errors; application/graphql-response+json keeps
+ * Apollo's 400. Apollo picks the media type after this hook, from the Accept header, and keeps one a plugin has
+ * set: we negotiate as it does and set it, so the status and the media type sent cannot disagree. Not touched:
+ * requests that are not well-formed (a body without `query`: BAD_REQUEST, 400), and every status other than 400
+ * (401 bad credentials, 403, 405, 413, 415, 429), some of which never reach plugins at all.
+ */
+const legacyJsonStatus: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ request, response, errors, operation }) {
+        const { http, body } = response;
+        if (http.status !== 400 || body.kind !== 'single' || body.singleResult.data !== undefined || !errors?.length) return;
+        const refusedSubscription = operation?.operation === 'subscription';
+        if (!refusedSubscription && !errors.every((error) => REQUEST_ERROR_CODES.has(String(error.extensions.code)))) return;
+        const type = http.headers.get('content-type') ?? singleResultType(request.http?.headers.get('accept'));
+        if (type?.split(';')[0]?.trim().toLowerCase() !== 'application/json') return;
+        http.headers.set('content-type', type);
+        http.status = 200;
+      },
+    };
+  },
+};
+
+/**
  * The Apollo plugins, in order. Draining comes first so that a stop waits for in-flight operations before
  * anything else shuts down; the landing page (Apollo Sandbox) exists only outside production; request logging
  * comes last so that it sees the response every other plugin has shaped.
  */
 export function apolloPlugins(options: {
   httpServer: Server;
+  /** The gateway edge's rules (server/edge/gate.ts): trusted documents, cost, rate budgets. */
+  gate: ApolloServerPlugin<Context>;
   production: boolean;
   metrics: Metrics;
   stopGracePeriodMillis: number;
@@ -61,6 +124,8 @@ export function apolloPlugins(options: {
     // We set no cache hints; the cache-control plugin would still run a hook on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     subscriptionsOverWebSocket,
+    options.gate,
+    legacyJsonStatus,
     requestLogging(options.metrics),
   ];
 }

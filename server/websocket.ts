@@ -4,21 +4,15 @@ import {
   createSourceEventStream,
   execute,
   GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  parse,
-  specifiedRules,
-  validate,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous, type Caller } from '../domain/caller.js';
-import { clientAddressReader, limitKey } from './client-address.js';
-import { resolveCaller } from './auth.js';
+import { coded, type Gate } from './edge/gate.js';
 import { createContext, renewContext, type Context, type Services } from './context.js';
 import { formatError, logInternalErrors } from './errors.js';
 import type { InFlight } from './inflight.js';
@@ -26,20 +20,6 @@ import type { Logger } from './logger.js';
 import { createStream, publicPayloads, type StreamIterator } from '../subscriptions/stream.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Valid documents by their text: thousands of clients subscribing with the same query parse and validate it once. */
-const DOCUMENT_CACHE_SIZE = 1_000;
-
-/** The same error with an Apollo-style code, so that WebSocket clients see what HTTP clients see. */
-function coded(error: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions: { ...error.extensions, code },
-  });
-}
 
 const credentials = (params: Record<string, unknown> | undefined) => ({
   authorization: params?.authorization,
@@ -204,6 +184,8 @@ interface Extra {
   socket: WebSocket;
   request: IncomingMessage;
   caller?: Caller;
+  /** The client address, as per-address limits count it. */
+  address?: string;
   /** The socket's operations that have not ended, including those the client completed. */
   operations: { readonly size: number };
 }
@@ -295,22 +277,20 @@ function directNext(socket: WebSocket, id: string): (payloadJson: Buffer) => voi
  * the same validation rules (no introspection in production), the same error codes and masking, the same
  * caller resolution (bad credentials in connection_init close the socket with 4403).
  */
-export function attachWebSocketServer(httpServer: Server, services: Services, schema: GraphQLSchema, inFlight: InFlight) {
+export function attachWebSocketServer(httpServer: Server, services: Services, schema: GraphQLSchema, inFlight: InFlight, gate: Gate) {
   const { config, log } = services;
   const limits = config.webSockets;
-  const rules = config.production ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
-  const documents = new LRUCache<string, DocumentNode>({ max: DOCUMENT_CACHE_SIZE });
 
   // Connections per client address (an IPv6 one by its /64): one more is refused at the upgrade (HTTP 429),
-  // before any WebSocket exists.
+  // before any WebSocket exists; so is a browser page from an origin that is not allowed (403).
   const perIp = new Map<string, number>();
-  const readAddress = clientAddressReader(config.trustProxy);
-  const clientAddress = (req: IncomingMessage) => limitKey(readAddress(req));
+  const clientAddress = gate.addressOf;
   const wss = new WebSocketServer({
     server: httpServer,
     path: '/graphql',
     maxPayload: MAX_MESSAGE_BYTES,
     verifyClient: (info, accept) => {
+      if (!gate.originAllowed(info.req.headers.origin)) return accept(false, 403, 'Origin not allowed');
       const ip = clientAddress(info.req);
       if ((perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) return accept(false, 429, 'Too many connections from this address');
       accept(true);
@@ -336,13 +316,14 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
       subscribe: createSharedSubscribe(),
       onConnect: async (ctx) => {
         try {
-          ctx.extra.caller = await resolveCaller(config.jwtSecret, credentials(ctx.connectionParams));
+          ctx.extra.caller = await gate.callerOf(credentials(ctx.connectionParams));
+          ctx.extra.address = clientAddress(ctx.extra.request);
           return true;
         } catch {
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // This operation is already counted among the connection's subscriptions. Those the client completed
         // while they were starting run on until they end, uncounted there: they count here, with room for a client
         // that completes one and starts the next at once.
@@ -350,20 +331,10 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
         if (Object.keys(ctx.subscriptions).length > limit || ctx.extra.operations.size > 2 * limit) {
           return [new GraphQLError(`At most ${limit} operations at once on one connection`, { extensions: { code: 'LIMIT_EXCEEDED', limit } })];
         }
-        let document = documents.get(payload.query);
-        if (!document) {
-          try {
-            document = parse(payload.query);
-          } catch (error) {
-            return [coded(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
-          }
-          const errors = validate(schema, document, rules);
-          if (errors.length) return errors.map((error) => coded(error, 'GRAPHQL_VALIDATION_FAILED'));
-          documents.set(payload.query, document);
-        }
-        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        const prepared = await gate.prepare({ caller: ctx.extra.caller ?? anonymous, address: ctx.extra.address ?? 'unknown' }, payload);
+        return 'document' in prepared ? { schema, ...prepared } : [...prepared];
       },
-      context: (ctx, id) => ({ ...createContext(services, ctx.extra.caller ?? anonymous, randomUUID()), sendNext: directNext(ctx.extra.socket, id) }),
+      context: (ctx, id) => ({ ...createContext(services, ctx.extra.caller ?? anonymous, randomUUID(), ctx.extra.address), sendNext: directNext(ctx.extra.socket, id) }),
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors) return;
         // Execution errors have a path; one without is about the request itself (its variables). A domain error

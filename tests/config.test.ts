@@ -48,6 +48,12 @@ describe('loadConfig', () => {
       waitingRoomChallenge: undefined,
       webSockets: { keepAliveMs: 15_000, maxSubscriptionsPerConnection: 50, maxConnectionsPerIp: 100 },
       trustProxy: [],
+      jwks: undefined,
+      corsOrigins: [],
+      statementTimeoutMs: 10_000,
+      queryLimits: { depth: 12, aliases: 30, directives: 50, tokens: 5_000, cost: 250_000 },
+      rateLimits: { readsPerMinute: 600, writesPerMinute: 60, joinsPerMinute: 10, addressMultiplier: 20 },
+      protections: true,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();

@@ -3,36 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { databaseUrl } from './helpers/services.js';
-import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
-
-/** Runs one operation over a graphql-ws client and resolves with its single result. */
-function wsQuery(client: ReturnType<TestServer['ws']>, query: string): Promise<Record<string, any>> {
-  return new Promise((resolve, reject) => {
-    let result: Record<string, any> | undefined;
-    client.subscribe({ query }, { next: (value) => (result = value), error: reject, complete: () => resolve(result!) });
-  });
-}
-
-/** Runs one operation over a graphql-ws client and resolves with the error codes it fails with. */
-function wsErrorCodes(client: ReturnType<TestServer['ws']>, query: string, variables?: Record<string, unknown>): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    client.subscribe({ query, variables }, {
-      next: (value) => (value.errors ? resolve(value.errors.map((e: any) => e.extensions?.code)) : reject(new Error('expected errors'))),
-      error: (errors) => resolve((errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code ?? 'none')),
-      complete: () => {},
-    });
-  });
-}
-
-/** Opens a raw WebSocket with the graphql-transport-ws protocol and resolves with the close code. */
-function closeCodeAfterInit(url: string, payload: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
-    socket.on('close', (code) => resolve(code));
-    socket.on('error', reject);
-  });
-}
+import { codes, modes, ok, startTestServer, closeCodeAfterInit, wsErrorCodes, wsQuery, type TestServer } from './helpers/harness.js';
 
 describe.each(modes)('server (%s)', (mode) => {
   let server: TestServer;
@@ -112,9 +83,10 @@ describe.each(modes)('server (%s)', (mode) => {
     expect(signedIn.data.viewer).toEqual({ id: 'fan-ws' });
   });
 
-  it('answers a subscription sent over HTTP with 400 BAD_REQUEST, pointing at WebSocket', async () => {
+  it('answers a subscription sent over HTTP (application/json) with BAD_REQUEST, pointing at WebSocket', async () => {
     const response = await server.gql('subscription { seatMapChanged(eventId: "evt_1") { version } }');
-    expect(response.status).toBe(400);
+    // GraphQL over HTTP: 200 for a request error under application/json (DECISIONS §38).
+    expect(response.status).toBe(200);
     expect(codes(response)).toEqual(['BAD_REQUEST']);
     expect(response.errors![0]!.message).toMatch(/WebSocket/);
   });

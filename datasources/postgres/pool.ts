@@ -26,9 +26,17 @@ const LISTEN_SESSION_TCP = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval
 
 const LISTEN_SESSION_QUERY_TIMEOUT_MS = 5_000;
 
-/** Connects to a real Postgres server through a `pg` pool. */
-export function createPostgresDatabase(connectionString: string, options: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: 'onsale' });
+/**
+ * Connects to a real Postgres server through a `pg` pool. `statementTimeoutMs` (0: none) is each session's
+ * `statement_timeout`: a statement stuck behind a lock or a runaway plan fails instead of holding its connection.
+ */
+export function createPostgresDatabase(connectionString: string, options: { max?: number; statementTimeoutMs?: number } = {}): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 20,
+    application_name: 'onsale',
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const direct = queryable(pool);

@@ -12,6 +12,7 @@ export function chargeListedSeats(listedSoFar: number, seats: number): number {
   if (total > MAX_LISTED_SEATS_PER_REQUEST) {
     throw new QueryTooComplexError(
       `this request lists ${total} seats, more than ${MAX_LISTED_SEATS_PER_REQUEST}: list one seat map per request, or use availability`,
+      { limit: 'seats', max: MAX_LISTED_SEATS_PER_REQUEST },
     );
   }
   return total;

@@ -7,6 +7,7 @@ import type { ViewerParent, SeatMapParent, SectionParent, RowParent } from '../m
 import type { DbHold } from '../../datasources/postgres/holds.sql.js';
 import type { DbBooking } from '../../datasources/postgres/bookings.sql.js';
 import type { QueueTicketView } from '../../domain/waiting-room/waiting-room.service.js';
+import type { ApiKeyView } from '../../domain/api-key/api-key.service.js';
 import type { SeatMapChange } from '../../subscriptions/seat-map-feed.js';
 import type { Context } from '../../server/context.js';
 export type Maybe<T> = T | null;
@@ -22,6 +23,26 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, RFC 3339 in UTC on output (`2027-06-01T19:30:00.000Z`); any RFC 3339 offset on input. */
   DateTime: { input: Date; output: Date; }
+};
+
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  readsPerMinute: Scalars['Int']['output'];
+  reseller: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  writesPerMinute: Scalars['Int']['output'];
+};
+
+export type ApiKeyCreated = {
+  __typename?: 'ApiKeyCreated';
+  apiKey: ApiKey;
+  id: Scalars['ID']['output'];
+  /** Send it as `X-API-Key` (HTTP) or `apiKey` (connection_init). Shown only here. */
+  key: Scalars['String']['output'];
+  name: Scalars['String']['output'];
 };
 
 export type Booking = {
@@ -47,6 +68,17 @@ export type ConfirmBookingInput = {
   idempotencyKey: Scalars['String']['input'];
   /** From the payment provider. The built-in test provider knows `tok_visa`, `tok_declined` and `tok_async`. */
   paymentToken: Scalars['String']['input'];
+};
+
+export type CreateApiKeyInput = {
+  /** What the key is for, e.g. "TicketHub production". 1 to 100 characters. */
+  name: Scalars['String']['input'];
+  /** Queries and subscriptions per minute; 6,000 unless set. 1 to 1,000,000. */
+  readsPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** The reseller that owns the key. 1 to 100 characters. */
+  reseller: Scalars['String']['input'];
+  /** Mutations per minute (holds, bookings, joins); 600 unless set. 1 to 1,000,000. */
+  writesPerMinute?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type CreateEventInput = {
@@ -194,6 +226,8 @@ export type Mutation = {
    * key and input returns the same booking and charges once. The hold is extended while the payment is in flight.
    */
   confirmBooking: Booking;
+  /** Admin only. The key is in this answer once; only its SHA-256 is stored. */
+  createApiKey: ApiKeyCreated;
   /** Admin only. Creates the event and every seat of its layout in one transaction. */
   createEvent: Event;
   /** Admin only. */
@@ -217,8 +251,20 @@ export type Mutation = {
   joinWaitingRoom: QueueTicket;
   /** Gives up the caller's place (or an unused admission): the ticket turns LEFT. NOT_FOUND when there is none. */
   leaveWaitingRoom: QueueTicket;
+  /**
+   * Admin only. The documents the key may run, all or none: each is validated against the schema. `documents`
+   * are document texts; `manifest` is the JSON text of a manifest as clients produce it: GraphQL Code Generator's
+   * persisted documents (`{ "<sha256>": "<document>" }`) or Apollo's persisted query manifest. Every hash in a
+   * manifest must be the SHA-256 of its document. Registering a document again changes nothing.
+   */
+  registerPersistedOperations: Array<PersistedOperation>;
   /** Releases an active hold; its seats are free at once. Not while the hold is being paid for. */
   releaseHold: Hold;
+  /**
+   * Admin only. The key is UNAUTHENTICATED from now on: at once on this instance, within 10 s on the others.
+   * Revoking a revoked key changes nothing.
+   */
+  revokeApiKey: ApiKey;
 };
 
 
@@ -229,6 +275,11 @@ export type MutationCancelBookingArgs = {
 
 export type MutationConfirmBookingArgs = {
   input: ConfirmBookingInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
 };
 
 
@@ -263,7 +314,19 @@ export type MutationLeaveWaitingRoomArgs = {
 };
 
 
+export type MutationRegisterPersistedOperationsArgs = {
+  apiKeyId: Scalars['ID']['input'];
+  documents?: Array<Scalars['String']['input']>;
+  manifest?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationReleaseHoldArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -274,6 +337,15 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** A document registered for an API key. */
+export type PersistedOperation = {
+  __typename?: 'PersistedOperation';
+  /** The SHA-256 of the document, lowercase hex: the hash to send (APQ `sha256Hash`, or `documentId: "sha256:<id>"`). */
+  id: Scalars['ID']['output'];
+  /** The operation's name, when it has one. */
+  name?: Maybe<Scalars['String']['output']>;
+};
+
 export type PriceRange = {
   __typename?: 'PriceRange';
   max: Money;
@@ -282,6 +354,8 @@ export type PriceRange = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Admin only. Every API key, revoked ones too; never the keys themselves. */
+  apiKeys: Array<ApiKey>;
   /** A booking of the caller's (or any, for an admin); null when there is none the caller may see. */
   booking?: Maybe<Booking>;
   /** One event; null when there is none with this ID. */
@@ -614,10 +688,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ApiKey: ResolverTypeWrapper<ApiKeyView>;
+  ApiKeyCreated: ResolverTypeWrapper<Omit<ApiKeyCreated, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Booking: ResolverTypeWrapper<DbBooking>;
   BookingStatus: BookingStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConfirmBookingInput: ConfirmBookingInput;
+  CreateApiKeyInput: CreateApiKeyInput;
   CreateEventInput: CreateEventInput;
   CreateVenueInput: CreateVenueInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -635,6 +712,7 @@ export type ResolversTypes = {
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PersistedOperation: ResolverTypeWrapper<PersistedOperation>;
   PriceRange: ResolverTypeWrapper<PriceRange>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   QueueState: QueueState;
@@ -657,9 +735,12 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiKey: ApiKeyView;
+  ApiKeyCreated: Omit<ApiKeyCreated, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   Booking: DbBooking;
   Boolean: Scalars['Boolean']['output'];
   ConfirmBookingInput: ConfirmBookingInput;
+  CreateApiKeyInput: CreateApiKeyInput;
   CreateEventInput: CreateEventInput;
   CreateVenueInput: CreateVenueInput;
   DateTime: Scalars['DateTime']['output'];
@@ -675,6 +756,7 @@ export type ResolversParentTypes = {
   Money: Money;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  PersistedOperation: PersistedOperation;
   PriceRange: PriceRange;
   Query: Record<PropertyKey, never>;
   QueueTicket: QueueTicketView;
@@ -691,6 +773,23 @@ export type ResolversParentTypes = {
   Viewer: ViewerParent;
   WaitingRoom: DbEvent;
   WaitingRoomInput: WaitingRoomInput;
+};
+
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  readsPerMinute?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reseller?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  writesPerMinute?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ApiKeyCreatedResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKeyCreated'] = ResolversParentTypes['ApiKeyCreated']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type BookingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Booking'] = ResolversParentTypes['Booking']> = {
@@ -753,18 +852,26 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelBooking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationCancelBookingArgs, 'id'>>;
   confirmBooking?: Resolver<ResolversTypes['Booking'], ParentType, ContextType, RequireFields<MutationConfirmBookingArgs, 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['ApiKeyCreated'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createEvent?: Resolver<ResolversTypes['Event'], ParentType, ContextType, RequireFields<MutationCreateEventArgs, 'input'>>;
   createVenue?: Resolver<ResolversTypes['Venue'], ParentType, ContextType, RequireFields<MutationCreateVenueArgs, 'input'>>;
   holdBestAvailable?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldBestAvailableArgs, 'input'>>;
   holdSeats?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldSeatsArgs, 'input'>>;
   joinWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationJoinWaitingRoomArgs, 'eventId'>>;
   leaveWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationLeaveWaitingRoomArgs, 'eventId'>>;
+  registerPersistedOperations?: Resolver<Array<ResolversTypes['PersistedOperation']>, ParentType, ContextType, RequireFields<MutationRegisterPersistedOperationsArgs, 'apiKeyId' | 'documents'>>;
   releaseHold?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationReleaseHoldArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type PersistedOperationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PersistedOperation'] = ResolversParentTypes['PersistedOperation']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type PriceRangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PriceRange'] = ResolversParentTypes['PriceRange']> = {
@@ -773,6 +880,7 @@ export type PriceRangeResolvers<ContextType = Context, ParentType extends Resolv
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   booking?: Resolver<Maybe<ResolversTypes['Booking']>, ParentType, ContextType, RequireFields<QueryBookingArgs, 'id'>>;
   event?: Resolver<Maybe<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventArgs, 'id'>>;
   events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, RequireFields<QueryEventsArgs, 'first'>>;
@@ -866,6 +974,8 @@ export type WaitingRoomResolvers<ContextType = Context, ParentType extends Resol
 };
 
 export type Resolvers<ContextType = Context> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ApiKeyCreated?: ApiKeyCreatedResolvers<ContextType>;
   Booking?: BookingResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;
@@ -875,6 +985,7 @@ export type Resolvers<ContextType = Context> = {
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PersistedOperation?: PersistedOperationResolvers<ContextType>;
   PriceRange?: PriceRangeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   QueueTicket?: QueueTicketResolvers<ContextType>;

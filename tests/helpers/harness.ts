@@ -49,6 +49,10 @@ export async function startTestServer(mode: Mode, env: Record<string, string> = 
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
+    // Races send hundreds of operations from one address in a second: the budgets under test set their own.
+    RATE_LIMIT_READS_PER_MINUTE: '10000000',
+    RATE_LIMIT_WRITES_PER_MINUTE: '10000000',
+    RATE_LIMIT_JOINS_PER_MINUTE: '10000000',
     ...(mode === 'postgres'
       ? { DATABASE_URL: databaseUrl(database), REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', DATABASE_POOL_SIZE: '10' }
       : { DATA_DIR: 'memory' }),
@@ -109,3 +113,32 @@ export function ok<T>(response: GraphQLResponse<T>): T {
 
 /** The error codes of a response, in order. */
 export const codes = (response: GraphQLResponse) => (response.errors ?? []).map((error) => error.extensions?.code);
+
+/** Runs one operation over a graphql-ws client and resolves with its single result. */
+export function wsQuery(client: Client, query: string): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    let result: Record<string, any> | undefined;
+    client.subscribe({ query }, { next: (value) => (result = value), error: reject, complete: () => resolve(result!) });
+  });
+}
+
+/** Runs one operation over a graphql-ws client and resolves with the error codes it fails with. */
+export function wsErrorCodes(client: Client, query: string, variables?: Record<string, unknown>): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    client.subscribe({ query, variables }, {
+      next: (value) => (value.errors ? resolve(value.errors.map((e: any) => e.extensions?.code)) : reject(new Error('expected errors'))),
+      error: (errors) => resolve((errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code ?? 'none')),
+      complete: () => {},
+    });
+  });
+}
+
+/** Opens a raw WebSocket with the graphql-transport-ws protocol and resolves with the close code. */
+export function closeCodeAfterInit(url: string, payload: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', reject);
+  });
+}

@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Caller } from '../../domain/caller.js';
+import { RateLimitedError } from '../../domain/errors.js';
+import type { Config } from '../config.js';
+
+/** What an operation spends: reads (queries, subscriptions), writes (mutations), joins (joinWaitingRoom). */
+export type Budget = 'read' | 'write' | 'join';
+
+export interface RateLimits {
+  /** Spends `points` of `budget` for the caller and their address; RATE_LIMITED (a DomainError) when either is spent. */
+  charge(caller: Caller, address: string, budget: Budget, points?: number): Promise<void>;
+}
+
+const WINDOW_SECONDS = 60;
+
+/**
+ * rate-limiter-flexible's fixed windows of a minute, in Redis when there is one (every instance counts against
+ * the same budget), in memory otherwise. While Redis is out of reach each instance counts in memory instead
+ * (the insurance limiter): limits hold per instance, and nothing fails because Redis is down.
+ *
+ * Who pays: a user from their own budget and their address from one `addressMultiplier` times as large (many
+ * fans share an address behind a carrier's NAT); an anonymous caller from their address's; a reseller from its
+ * API key's budgets alone (a reseller's servers are one address for all its customers).
+ */
+export function createRateLimits(config: Config, redis: Redis | undefined, prefix: string): RateLimits {
+  const limiters = new Map<string, RateLimiterAbstract>();
+  const limiter = (budget: Budget, scope: 'user' | 'address' | 'key', points: number) => {
+    const keyPrefix = `${prefix}rl:${budget}:${scope}:${points}`;
+    let found = limiters.get(keyPrefix);
+    if (!found) {
+      const options = { keyPrefix, points, duration: WINDOW_SECONDS };
+      found = redis
+        ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) })
+        : new RateLimiterMemory(options);
+      limiters.set(keyPrefix, found);
+    }
+    return found;
+  };
+  const { readsPerMinute, writesPerMinute, joinsPerMinute, addressMultiplier } = config.rateLimits;
+  const perUser: Record<Budget, number> = { read: readsPerMinute, write: writesPerMinute, join: joinsPerMinute };
+
+  /** Who pays for an operation of `caller` from `address`: [limiter, key] pairs. */
+  const payers = (caller: Caller, address: string, budget: Budget): [RateLimiterAbstract, string][] => {
+    if (caller.kind === 'reseller') {
+      const points = budget === 'read' ? caller.budget.readsPerMinute : caller.budget.writesPerMinute;
+      return [[limiter(budget, 'key', points), caller.apiKeyId]];
+    }
+    const byAddress: [RateLimiterAbstract, string] = [limiter(budget, 'address', perUser[budget] * addressMultiplier), address];
+    return caller.kind === 'user' ? [[limiter(budget, 'user', perUser[budget]), caller.userId], byAddress] : [byAddress];
+  };
+
+  return {
+    async charge(caller, address, budget, points = 1) {
+      const spent = await Promise.allSettled(payers(caller, address, budget).map(([payer, key]) => payer.consume(key, points)));
+      let wait = 0;
+      for (const result of spent) {
+        if (result.status === 'fulfilled') continue;
+        // rate-limiter-flexible rejects with a RateLimiterRes when the budget is spent, with an Error when its
+        // store failed and no insurance took over: that one is not the client's to wait for.
+        if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
+        wait = Math.max(wait, result.reason.msBeforeNext);
+      }
+      if (wait) throw new RateLimitedError(budget, Math.max(1, Math.ceil(wait / 1000)));
+    },
+  };
+}
