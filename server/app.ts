@@ -108,7 +108,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     apiKeys: createApiKeys(db),
   };
   const http = createHttpServer(services, createSchema(), createMetrics(), options.redisPrefix);
-  await http.apollo.start();
+  await Promise.all([http.apollo.start(), http.edgeReady()]);
   await new Promise<void>((resolve, reject) => {
     http.httpServer.once('error', reject);
     http.httpServer.listen(config.port, config.host, resolve);

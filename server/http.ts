@@ -123,6 +123,8 @@ export interface HttpParts {
   idle: () => Promise<void>;
   /** Closes the gateway edge's Redis connection (APQ, rate budgets): once nothing runs any more. */
   closeEdge: () => Promise<void>;
+  /** Resolves once the edge is ready to count budgets where every instance does (see Gate.ready). */
+  edgeReady: () => Promise<void>;
 }
 
 /**
@@ -264,6 +266,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     closeWebSockets: () => Promise.all([webSockets.close(), sse.close()]).then(() => undefined),
     setDraining: () => void (draining = true),
     closeEdge: gate.close,
+    edgeReady: gate.ready,
     idle: inFlight.idle,
   };
 }

@@ -91,8 +91,15 @@ export interface Gate {
     persistedQueries: { cache: ReturnType<typeof createDocumentStore>['apollo'] };
   };
   apolloPlugin: ApolloServerPlugin<Context>;
+  /**
+   * Resolves once the edge's Redis connection is ready, or after READY_TIMEOUT_MS without it (budgets then count
+   * in memory until it is): the first requests of a fresh instance count against the shared budgets too.
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
+
+const READY_TIMEOUT_MS = 2_000;
 
 /** The persisted-query hash a request names: Apollo's `extensions.persistedQuery`, or `documentId` (`sha256:<hex>`). */
 function hashOf(request: OperationRequest): string | undefined {
@@ -247,6 +254,13 @@ export function createGate(services: Services, schema: GraphQLSchema, redisPrefi
           },
         };
       },
+    },
+    ready: async () => {
+      if (!redis || redis.status === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, READY_TIMEOUT_MS);
+        redis.once('ready', () => (clearTimeout(timer), resolve()));
+      });
     },
     close: async () => void redis?.disconnect(),
   };

@@ -38,8 +38,8 @@ export function limitRules(limits: Limits): ValidationRule[] {
 /** graphql-js's own token limit, applied while parsing: a huge document is refused before it is parsed whole. */
 export const parseOptions = (limits: Limits) => ({ maxTokens: limits.tokens });
 
-/** graphql-js says this when a document has more tokens than `maxTokens`. */
-const TOKENS_MESSAGE = /Document contains more than (\d+) tokens/;
+/** graphql-js says this (16.x spells it "more that") when a document has more tokens than `maxTokens`. */
+const TOKENS_MESSAGE = /Document contains more (?:than|that) (\d+) tokens/;
 
 /** A parse error that is the token limit, as every transport reports it: QUERY_TOO_COMPLEX, `limit: tokens`. */
 export function recodeTokenLimit(formatted: GraphQLFormattedError): GraphQLFormattedError {
