@@ -101,11 +101,6 @@ export interface WaitingRoomDeps {
   eventBatcher: DataLoader<number, DbEvent | null>;
   /** Set when WAITING_ROOM_CHALLENGE names a verifier. */
   challenge?: ChallengeVerifier;
-  /**
-   * Called before a join is written: the seam for per-caller and per-address join velocity limits (the gateway
-   * edge), which throw RATE_LIMITED. None by default.
-   */
-  beforeJoin?: (caller: Caller, eventId: number) => Promise<void>;
 }
 
 /** Adds FIFO tickets to the line; while the line is out of reach they wait in Postgres for its rebuild. */
@@ -163,7 +158,6 @@ export async function joinWaitingRoom(deps: WaitingRoomDeps, caller: Caller, id:
     if (refusal) throw refusal;
     await checkChallenge(deps.challenge, challengeToken);
   }
-  await deps.beforeJoin?.(caller, eventId);
   const ticket = await deps.joinWrites.run(eventId, owner, async (_tx, batch) => {
     const refusal = joinRefusal(batch.event);
     if (refusal) throw refusal;
