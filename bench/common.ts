@@ -333,9 +333,9 @@ export interface AutocannonResult {
 
 interface AutocannonOptions {
   url: string;
-  method: 'POST';
+  method: 'GET' | 'POST';
   headers: Record<string, string>;
-  body: string;
+  body?: string;
   connections: number;
   duration: number;
   timeout?: number;
@@ -356,12 +356,21 @@ const autocannon = requireCjs('autocannon') as Autocannon;
  * Runs autocannon once: POSTs of the JSON `body` to `url` over `connections` connections for `duration` seconds.
  * `sizes` counts the raw bytes of every 2xx response (headers included): all equal when every answer is the
  * same. A GraphQL error comes back as 200 too, so a second size is how one would show up without parsing bodies.
+ * `request` may make them GETs of `url` alone (no body) and replace the headers (`content-type: application/json`).
  */
-export function fire(url: string, body: string, connections: number, duration: number) {
+export function fire(
+  url: string,
+  body: string,
+  connections: number,
+  duration: number,
+  request: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {},
+) {
+  const method = request.method ?? 'POST';
+  const headers = request.headers ?? { 'content-type': 'application/json' };
   return new Promise<{ result: AutocannonResult; sizes: Map<number, number> }>((resolve, reject) => {
     const sizes = new Map<number, number>();
     const instance = autocannon(
-      { url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration, timeout: 10 },
+      { url, method, headers, ...(method === 'POST' ? { body } : {}), connections, duration, timeout: 10 },
       (error, result) => (error ? reject(error) : resolve({ result, sizes })),
     );
     instance.on('response', (_client, statusCode, resBytes) => {

@@ -1,6 +1,9 @@
 // npm run bench:read — the read-path benchmark: seat map (bitmap and full) and search, against a fresh seeded
 // Postgres database, with the server in its own process so that it does not share an event loop with autocannon.
+// Then two comparisons: a persisted query sent by hash (GET) against the same document in full (POST), and the
+// gateway's protections (query limits, cost, rate budgets in Redis) on against GATEWAY_PROTECTIONS=off.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
@@ -15,6 +18,8 @@ const settings = {
   durationSeconds: intFromEnv('BENCH_DURATION', 15),
   connections: intFromEnv('BENCH_CONNECTIONS', 50),
   fullConnections: intFromEnv('BENCH_FULL_CONNECTIONS', 10),
+  /** Protections on, then off, this many times over (a fresh server each time); the better run of each side counts. */
+  protectionRounds: intFromEnv('BENCH_PROTECTION_ROUNDS', 2),
   warmupSeconds: 2,
 };
 
@@ -69,12 +74,41 @@ async function prepareDatabase(): Promise<{ eventId: string; capacity: number }>
 /** The server in its own process, once started (stopped at the end, whatever happens). */
 let server: RunningServer | undefined;
 
-/** Sends `query` once; fails unless the answer is 200 with data (every root field non-null) and no errors. */
-async function verify(name: string, query: string): Promise<number> {
-  const response = await fetch(graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
+/** One HTTP request as autocannon sends it over and over. */
+interface BenchRequest {
+  method: 'GET' | 'POST';
+  /** /graphql, with a query string for a GET. */
+  url: string;
+  headers: Record<string, string>;
+  /** The JSON body of a POST ('' for a GET). */
+  body: string;
+}
+
+/** A POST of the document in full, as today's cases send it. */
+const post = (query: string, extensions?: Record<string, unknown>): BenchRequest => ({
+  method: 'POST',
+  url: graphqlUrl,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(extensions ? { query, extensions } : { query }),
+});
+
+/** The bytes of one request on the wire, as autocannon's request builder lays it out (request line, headers, body). */
+function requestBytes(request: BenchRequest): number {
+  const url = new URL(request.url);
+  const lines = [`${request.method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'Connection: keep-alive'];
+  const body = Buffer.byteLength(request.body);
+  const headers = { ...request.headers, ...(body > 0 ? { 'Content-Length': String(body) } : {}) };
+  for (const [key, value] of Object.entries(headers)) lines.push(`${key}: ${value}`);
+  return Buffer.byteLength(`${lines.join('\r\n')}\r\n\r\n`) + body;
+}
+
+/** Sends `request` once; fails unless the answer is 200 with data (every root field non-null) and no errors. */
+async function verify(name: string, query: string | BenchRequest): Promise<number> {
+  const request = typeof query === 'string' ? post(query) : query;
+  const response = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.method === 'POST' ? { body: request.body } : {}),
   });
   const text = await response.text();
   const bytes = Buffer.byteLength(text);
@@ -89,9 +123,9 @@ async function verify(name: string, query: string): Promise<number> {
   return bytes;
 }
 
-/** Runs autocannon once against /graphql with `query`. */
-const fire = (query: string, connections: number, duration: number) =>
-  fireAutocannon(graphqlUrl, JSON.stringify({ query }), connections, duration);
+/** Runs autocannon once with `request`. */
+const fire = (request: BenchRequest, connections: number, duration: number) =>
+  fireAutocannon(request.url, request.body, connections, duration, { method: request.method, headers: request.headers });
 
 interface CaseResult {
   name: string;
@@ -102,6 +136,8 @@ interface CaseResult {
   latencyMeanMs: number;
   latencyMaxMs: number;
   bytesPerResponse: number;
+  /** One request on the wire: request line, headers and body. */
+  bytesPerRequest: number;
   totalRequests: number;
   non2xx: number;
   errors: number;
@@ -112,13 +148,15 @@ interface CaseResult {
 }
 
 /** Verifies the query, warms up for 2 s (not recorded), then measures for BENCH_DURATION seconds. */
-async function runCase(name: string, query: string, connections: number): Promise<CaseResult> {
-  const bytesPerResponse = await verify(name, query);
-  console.log(`\n${name}: ${connections} connections, ${bytesPerResponse} bytes/response`);
+async function runCase(name: string, query: string | BenchRequest, connections: number): Promise<CaseResult> {
+  const request = typeof query === 'string' ? post(query) : query;
+  const bytesPerResponse = await verify(name, request);
+  const bytesPerRequest = requestBytes(request);
+  console.log(`\n${name}: ${connections} connections, ${bytesPerRequest} bytes/request, ${bytesPerResponse} bytes/response`);
   process.stdout.write(`  warming up ${settings.warmupSeconds} s… `);
-  await fire(query, connections, settings.warmupSeconds);
+  await fire(request, connections, settings.warmupSeconds);
   process.stdout.write(`measuring ${settings.durationSeconds} s… `);
-  const { result, sizes } = await fire(query, connections, settings.durationSeconds);
+  const { result, sizes } = await fire(request, connections, settings.durationSeconds);
 
   const oddSizedResponses = oddSized(sizes);
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
@@ -131,6 +169,7 @@ async function runCase(name: string, query: string, connections: number): Promis
     latencyMeanMs: result.latency.average,
     latencyMaxMs: result.latency.max,
     bytesPerResponse,
+    bytesPerRequest,
     totalRequests: Object.values(statusCodes).reduce((sum, count) => sum + count, 0),
     non2xx: result.non2xx,
     errors: result.errors,
@@ -154,6 +193,42 @@ async function runCase(name: string, query: string, connections: number): Promis
   return outcome;
 }
 
+/** Starts a fresh server on BENCH_PORT with the bench settings, and `extra` over them. */
+async function startBenchServer(label: string, extra: Record<string, string> = {}): Promise<RunningServer> {
+  console.log(`starting the server (${label}) on ${baseUrl}…`);
+  const started = await startServer({
+    baseUrl,
+    readyTimeoutMs: 60_000,
+    env: {
+      DATABASE_URL: settings.databaseUrl,
+      REDIS_URL: settings.redisUrl,
+      PORT: String(settings.port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
+      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret', // 20 characters
+      PAYMENT_PROVIDER: 'test',
+      ...extra,
+    },
+  });
+  console.log('server ready');
+  return started;
+}
+
+/** Stops the running server (if any) so that the next one can take the port. */
+async function stopBenchServer(): Promise<void> {
+  await server?.stop();
+  server = undefined;
+}
+
+/** The better of several runs of one case (by req/s), with every run kept. */
+const best = (runs: CaseResult[]) => runs.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+
+/** Req/s that `on` loses against `off`, in % of `off` (negative: `on` was faster). */
+const overhead = (on: CaseResult, off: CaseResult) =>
+  off.requestsPerSecond > 0 ? (100 * (off.requestsPerSecond - on.requestsPerSecond)) / off.requestsPerSecond : 0;
+
 const hasErrors = (r: CaseResult) => r.non2xx > 0 || r.errors > 0 || r.timeouts > 0 || r.oddSizedResponses > 0;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -167,6 +242,8 @@ async function main(): Promise<number> {
   console.log(`  BENCH_CONNECTIONS       ${settings.connections}`);
   console.log(`  BENCH_FULL_CONNECTIONS  ${settings.fullConnections} (seatmap-full)`);
   console.log(`  BENCH_PORT              ${settings.port}`);
+  console.log(`  BENCH_PROTECTION_ROUNDS ${settings.protectionRounds} (protections on, then off, a fresh server each)`);
+  console.log(`  BENCH_SERVER_NODE_ARGS  ${process.env.BENCH_SERVER_NODE_ARGS || '(none)'}`);
   console.log(`  node ${machine.node}, ${machine.platform}`);
   console.log(`  ${machine.cpus} CPUs: ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB`);
   console.log(`  date ${machine.date}\n`);
@@ -177,36 +254,15 @@ async function main(): Promise<number> {
     console.warn(`  WARNING: expected the demo stadium evt_1 with 20000 seats`);
   }
 
-  console.log(`starting the server on ${baseUrl}…`);
-  server = await startServer({
-    baseUrl,
-    readyTimeoutMs: 60_000,
-    env: {
-      DATABASE_URL: settings.databaseUrl,
-      REDIS_URL: settings.redisUrl,
-      PORT: String(settings.port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklm', // 40 characters
-      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret', // 20 characters
-      PAYMENT_PROVIDER: 'test',
-    },
-  });
-  console.log('server ready');
+  server = await startBenchServer('NODE_ENV=production, default protections');
 
   const search =
     'query { events(filter: { text: "midnight" }, first: 20) { totalCount edges { node { id title performer startsAt ' +
     'venue { name city } priceRange { min { amount currency } } } } } }';
+  const bitmapQuery = `query { event(id: "${eventId}") { seatMap { version availability } } }`;
   const results: CaseResult[] = [];
   results.push(await runCase('trivial', '{ __typename }', settings.connections));
-  results.push(
-    await runCase(
-      'seatmap-bitmap (a)',
-      `query { event(id: "${eventId}") { seatMap { version availability } } }`,
-      settings.connections,
-    ),
-  );
+  results.push(await runCase('seatmap-bitmap (a)', bitmapQuery, settings.connections));
   results.push(
     await runCase(
       'seatmap-full (b)',
@@ -233,21 +289,121 @@ async function main(): Promise<number> {
     );
   }
 
+  // -------------------------------------------------------------------------------------------------------------
+  // A persisted query by hash (GET, APQ) against the same document in full (POST), on the same server.
+  const hash = createHash('sha256').update(bitmapQuery).digest('hex');
+  const persistedQuery = { persistedQuery: { version: 1, sha256Hash: hash } };
+  console.log(`\npersisted query: registering sha256 ${hash} (one POST with the query and its hash)…`);
+  await verify('apq registration', post(bitmapQuery, persistedQuery));
+  const byHash: BenchRequest = {
+    method: 'GET',
+    url: `${graphqlUrl}?extensions=${encodeURIComponent(JSON.stringify(persistedQuery))}`,
+    // CSRF prevention is on: a GET must carry a header a browser would preflight.
+    headers: { 'apollo-require-preflight': 'true' },
+    body: '',
+  };
+  const persisted = {
+    sha256Hash: hash,
+    full: await runCase('bitmap: POST full query', post(bitmapQuery), settings.connections),
+    hash: await runCase('bitmap: GET persisted hash', byHash, settings.connections),
+  };
+  await stopBenchServer();
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Protections on against off. GATEWAY_PROTECTIONS=off is refused with NODE_ENV=production, so both sides run
+  // with NODE_ENV=development (and otherwise the same settings): the only difference is the protections.
+  const protectionRuns: { on: { trivial: CaseResult[]; bitmap: CaseResult[] }; off: { trivial: CaseResult[]; bitmap: CaseResult[] } } = {
+    on: { trivial: [], bitmap: [] },
+    off: { trivial: [], bitmap: [] },
+  };
+  for (let round = 1; round <= settings.protectionRounds; round++) {
+    for (const side of ['on', 'off'] as const) {
+      console.log(`\n--- protections ${side}, round ${round} of ${settings.protectionRounds}`);
+      server = await startBenchServer(`NODE_ENV=development, GATEWAY_PROTECTIONS=${side}`, {
+        NODE_ENV: 'development',
+        GATEWAY_PROTECTIONS: side,
+      });
+      protectionRuns[side].trivial.push(await runCase(`trivial, protections ${side} (round ${round})`, '{ __typename }', settings.connections));
+      protectionRuns[side].bitmap.push(await runCase(`seatmap-bitmap, protections ${side} (round ${round})`, bitmapQuery, settings.connections));
+      await stopBenchServer();
+    }
+  }
+  const protections = (['trivial', 'bitmap'] as const).map((kind) => {
+    const on = best(protectionRuns.on[kind]);
+    const off = best(protectionRuns.off[kind]);
+    return { case: kind === 'trivial' ? 'trivial `{ __typename }`' : '(a) seat map: `version availability`', on, off, overheadPercent: overhead(on, off) };
+  });
+
+  console.log('\nPersisted query by hash against the full document (seatmap-bitmap query, NODE_ENV=production):');
+  console.log('\n| request | connections | req/s | p50 ms | p99 ms | bytes/request | bytes/response |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [label, r] of [['POST, full `query`', persisted.full], ['GET, `extensions.persistedQuery` only', persisted.hash]] as const) {
+    console.log(
+      `| ${label} | ${r.connections} | ${r.requestsPerSecond.toFixed(0)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ` +
+        `${r.bytesPerRequest} | ${r.bytesPerResponse} |`,
+    );
+  }
+  const hashGain = persisted.full.requestsPerSecond > 0 ? (100 * (persisted.hash.requestsPerSecond - persisted.full.requestsPerSecond)) / persisted.full.requestsPerSecond : 0;
+  console.log(
+    `  by hash: ${hashGain >= 0 ? '+' : ''}${hashGain.toFixed(1)}% req/s, ` +
+      `${persisted.hash.bytesPerRequest - persisted.full.bytesPerRequest >= 0 ? '+' : ''}${persisted.hash.bytesPerRequest - persisted.full.bytesPerRequest} bytes per request`,
+  );
+
+  console.log(`\nProtections on against GATEWAY_PROTECTIONS=off (NODE_ENV=development, best of ${settings.protectionRounds} fresh servers each):`);
+  console.log('\n| case | connections | on req/s | on p99 ms | off req/s | off p99 ms | overhead (req/s) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const p of protections) {
+    console.log(
+      `| ${p.case} | ${p.on.connections} | ${p.on.requestsPerSecond.toFixed(0)} | ${p.on.latencyP99Ms} | ` +
+        `${p.off.requestsPerSecond.toFixed(0)} | ${p.off.latencyP99Ms} | ${p.overheadPercent.toFixed(1)}% |`,
+    );
+  }
+  console.log('  every run (req/s):');
+  for (const side of ['on', 'off'] as const) {
+    for (const kind of ['trivial', 'bitmap'] as const) {
+      console.log(`    ${side.padEnd(3)} ${kind.padEnd(7)} ${protectionRuns[side][kind].map((r) => r.requestsPerSecond.toFixed(0)).join(', ')}`);
+    }
+  }
+
   const targets = [
     { target: '(a) seatmap-bitmap p99 < 50 ms', value: `${bitmap.latencyP99Ms} ms`, met: bitmap.latencyP99Ms < 50 },
     { target: '(a) seatmap-bitmap req/s >= 60% of trivial', value: `${share(bitmap).toFixed(1)}%`, met: share(bitmap) >= 60 },
     { target: '(c) search p99 < 50 ms', value: `${searchResult.latencyP99Ms} ms`, met: searchResult.latencyP99Ms < 50 },
+    ...protections.map((p) => ({
+      target: `protections cost <= 10% of req/s (${p.case})`,
+      value: `${p.overheadPercent.toFixed(1)}%`,
+      met: p.overheadPercent <= 10,
+    })),
   ];
   console.log('\nTargets:');
   for (const t of targets) console.log(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.target} (${t.value})`);
 
-  const failed = results.filter(hasErrors);
+  const failed = [
+    ...results,
+    persisted.full,
+    persisted.hash,
+    ...protectionRuns.on.trivial,
+    ...protectionRuns.on.bitmap,
+    ...protectionRuns.off.trivial,
+    ...protectionRuns.off.bitmap,
+  ].filter(hasErrors);
   const date = machine.date.slice(0, 10);
   const file = `bench/results/read-${date}.json`;
   await mkdir(new URL('results/', import.meta.url), { recursive: true });
   await writeFile(
     new URL(`results/read-${date}.json`, import.meta.url),
-    `${JSON.stringify({ settings: { ...settings, eventId, eventCapacity: capacity }, machine, results, targets }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        settings: { ...settings, eventId, eventCapacity: capacity, serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS ?? '' },
+        machine,
+        results,
+        persistedQuery: persisted,
+        protections: { cases: protections.map((p) => ({ case: p.case, overheadPercent: p.overheadPercent, on: p.on.name, off: p.off.name })), runs: protectionRuns },
+        targets,
+      },
+      null,
+      2,
+    )}\n`,
   );
   console.log(`\nwrote ${file}`);
 

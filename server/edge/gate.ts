@@ -22,7 +22,7 @@ import type { Context, Services } from '../context.js';
 import { toHttpGraphQLError } from '../errors.js';
 import { documentHash } from '../../domain/api-key/manifest.js';
 import { createDocumentStore } from './documents.js';
-import { checkCost, limitRules, parseOptions } from './limits.js';
+import { createCostCheck, limitRules, parseOptions } from './limits.js';
 import { createRateLimits, type Budget } from './rate-limits.js';
 
 /** Valid documents by their hash: thousands of clients subscribing with the same query parse and validate it once. */
@@ -155,6 +155,7 @@ export function createGate(services: Services, schema: GraphQLSchema, redisPrefi
   const documents = createDocumentStore(redis, redisPrefix);
   const rateLimits = createRateLimits(config, redis, redisPrefix);
   const valid = new LRUCache<string, DocumentNode>({ max: DOCUMENT_CACHE_SIZE });
+  const checkCost = createCostCheck(schema, config.queryLimits.cost);
   const readAddress = clientAddressReader(config.trustProxy);
   const origins = new Set(config.corsOrigins);
   const callers = createCallerResolver(config, (key) => apiKeys.callerOf(key));
@@ -171,7 +172,7 @@ export function createGate(services: Services, schema: GraphQLSchema, redisPrefi
     const { caller } = sender;
     if (caller.kind === 'reseller') await registered(caller.apiKeyId, operation.hash);
     if (!protections) return;
-    checkCost(schema, config.queryLimits.cost, operation.document, operation.operationName, operation.variableValues);
+    checkCost(operation.hash, operation.document, operation.operationName, operation.variableValues);
     const definition = getOperationAST(operation.document, operation.operationName);
     if (!definition) return;
     for (const [budget, points] of spending(definition)) await rateLimits.charge(caller, sender.address, budget, points);
