@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../datasources/db.js';
 import { advisoryLocks } from '../datasources/postgres/locks.js';
@@ -18,7 +17,7 @@ import { seedDemo } from '../datasources/seed/seed.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { startApp, type App } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
-import { ok, startTestServer, type GraphQLResponse, type TestServer } from './helpers/harness.js';
+import { ok, startPeer, startTestServer, type GraphQLResponse, type TestServer } from './helpers/harness.js';
 import {
   connect,
   eventually,
@@ -342,10 +341,7 @@ describe('gateway instances sharing one database and one Redis prefix', () => {
     expect(await lockHolders()).toBe(1);
 
     // 2. A third instance, C (in this process), stands by while B leads …
-    c = await startApp(
-      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: a.databaseUrl!, REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', ...REALTIME_ENV }),
-      { redisPrefix: a.redisPrefix!, log: pino({ level: 'silent' }) },
-    );
+    c = await startPeer(a, REALTIME_ENV);
     expect(await c.relay.runOnce()).toBe(0);
     expect(c.relay.leading).toBe(false);
     const onC = watch<SeatMapChanged>(client(c.url), SEAT_MAP_CHANGED, { eventId: event.id });

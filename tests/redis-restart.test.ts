@@ -3,11 +3,9 @@
 // does (.ci/run), so every other user of that Redis sees an outage: vitest.config.ts runs this file on its own,
 // after all the others (project `redis-restart`, sequence.groupOrder 1). It restarts the Redis that
 // TEST_REDIS_URL names (by default 127.0.0.1:6379, which CI starts), and refuses one that is not on this machine.
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../server/app.js';
-import { loadConfig } from '../server/config.js';
-import { ok, startTestServer, type TestServer } from './helpers/harness.js';
+import type { App } from '../server/app.js';
+import { ok, startPeer, startTestServer, type TestServer } from './helpers/harness.js';
 import { eventually, expectConsecutive, HOLD_UPDATED, SEAT_MAP_CHANGED, watch, type HoldUpdated, type SeatMapChanged } from './helpers/realtime.js';
 import { answers, assertLocalRedis, startRedis, stopRedis } from './helpers/redis-control.js';
 import { TEST_REDIS_URL, testRedis } from './helpers/services.js';
@@ -141,10 +139,7 @@ describe('a Redis restart in the middle of a sale', () => {
     expectConsecutive(w.results.slice(seen - 1));
 
     // Another instance (same database, same prefix) publishes the backlog: the feed has seen those ids, and drops them.
-    publisher = await startApp(
-      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: server.databaseUrl!, REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', ...REALTIME_ENV }),
-      { redisPrefix: server.redisPrefix!, log: pino({ level: 'silent' }) },
-    );
+    publisher = await startPeer(server, REALTIME_ENV);
     await eventually('every outbox row published', unpublished, (n) => n === 0);
     await holdNext(event);
     const last = await version(event);

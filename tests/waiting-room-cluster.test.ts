@@ -2,16 +2,13 @@
 // one is admitted twice, the rate holds for both together, and admissions follow the order verify-raffle
 // recomputes (also run here as its CLI). Postgres only.
 import { spawnSync } from 'node:child_process';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRaffleRecord } from '../datasources/postgres/queue-tickets.sql.js';
 import { admitNextBatch, runRaffle } from '../domain/waiting-room/admission.service.js';
 import { auditRaffle } from '../domain/waiting-room/raffle-audit.js';
-import { startApp, type App } from '../server/app.js';
-import { loadConfig } from '../server/config.js';
-import { startTestServer, type GraphQLResponse, type TestServer } from './helpers/harness.js';
+import type { App } from '../server/app.js';
+import { startPeer, startTestServer, type GraphQLResponse, type TestServer } from './helpers/harness.js';
 import { eventually, sleep } from './helpers/realtime.js';
-import { TEST_REDIS_URL } from './helpers/services.js';
 import { createGatedEvent, joinAll, untilOnSale } from './helpers/waiting-room.js';
 
 describe('the waiting room on two instances', () => {
@@ -19,10 +16,7 @@ describe('the waiting room on two instances', () => {
   let b: App;
   beforeAll(async () => {
     a = await startTestServer('postgres', { ADMISSION_INTERVAL_MS: '0' });
-    b = await startApp(
-      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: a.databaseUrl, REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', ADMISSION_INTERVAL_MS: '0', DATABASE_POOL_SIZE: '5' }),
-      { redisPrefix: a.redisPrefix!, log: pino({ level: 'silent' }) },
-    );
+    b = await startPeer(a, { ADMISSION_INTERVAL_MS: '0', DATABASE_POOL_SIZE: '5' });
   });
   afterAll(async () => {
     await b?.stop();

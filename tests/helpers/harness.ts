@@ -37,6 +37,24 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** What every test instance runs with. Races send hundreds of operations from one address in a second: the budgets under test set their own. */
+const TEST_ENV = {
+  NODE_ENV: 'test',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  RATE_LIMIT_READS_PER_MINUTE: '10000000',
+  RATE_LIMIT_WRITES_PER_MINUTE: '10000000',
+  RATE_LIMIT_JOINS_PER_MINUTE: '10000000',
+};
+
+/** Another instance on a postgres-mode server's database and Redis prefix, as a second gateway of one deployment. */
+export function startPeer(server: TestServer, env: Record<string, string> = {}): Promise<App> {
+  return startApp(
+    loadConfig({ ...TEST_ENV, DATABASE_URL: server.databaseUrl!, REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', ...env }),
+    { redisPrefix: server.redisPrefix!, log: pino({ level: 'silent' }) },
+  );
+}
+
 /**
  * Starts a real server on a free port of 127.0.0.1. In postgres mode it gets its own database cloned from the
  * seeded template and its own Redis channel prefix; in embedded mode an in-memory PGlite seeded at start.
@@ -45,14 +63,8 @@ export async function startTestServer(mode: Mode, env: Record<string, string> = 
   const database = `onsale_test_${randomUUID().replaceAll('-', '')}`;
   if (mode === 'postgres') await adminQuery(`CREATE DATABASE ${database} TEMPLATE ${inject('templateDatabase')}`);
   const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
+    ...TEST_ENV,
     LOG_LEVEL: 'debug',
-    // Races send hundreds of operations from one address in a second: the budgets under test set their own.
-    RATE_LIMIT_READS_PER_MINUTE: '10000000',
-    RATE_LIMIT_WRITES_PER_MINUTE: '10000000',
-    RATE_LIMIT_JOINS_PER_MINUTE: '10000000',
     ...(mode === 'postgres'
       ? { DATABASE_URL: databaseUrl(database), REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', DATABASE_POOL_SIZE: '10' }
       : { DATA_DIR: 'memory' }),
