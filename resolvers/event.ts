@@ -5,6 +5,9 @@ import { selectsField } from './selection.js';
 
 const money = (amount: number, currency: string) => ({ amount, currency });
 
+/** The seat map's fields that change with its version (schema hints: maxAge 1); the rest is its fixed layout. */
+const LIVE_FIELDS = [['version'], ['availableCount'], ['availability'], ['sections', 'rows', 'seats', 'status']];
+
 export const eventResolvers: Resolvers = {
   Query: {
     events: (_, args, { services }, info) => searchEvents(services.db, args, selectsField(info, 'totalCount')),
@@ -34,10 +37,11 @@ export const eventResolvers: Resolvers = {
         ? null
         : { min: money(e.priceMin, e.currency), max: money(e.priceMax, e.currency) },
     waitingRoom: (event) => (event.waitingRoomOpensAt ? event : null),
-    seatMap: async (event, _, { services }) => ({
-      event,
-      availability: await services.seatMaps.availability(event.id, event.seatMapVersion),
-    }),
+    async seatMap(event, _, context, info) {
+      const availability = await context.services.seatMaps.availability(event.id, event.seatMapVersion);
+      if (LIVE_FIELDS.some((path) => selectsField(info, ...path))) context.seatMapReads.set(event.id, availability.version);
+      return { event, availability };
+    },
   },
   WaitingRoom: {
     opensAt: (event) => event.waitingRoomOpensAt!,

@@ -60,6 +60,8 @@ export interface Context {
   loaders: Loaders;
   /** Seat objects this operation has listed so far (bounded per request, see chargeListedSeats). */
   listedSeats: number;
+  /** Event → seat-map version, of each seat map whose live fields this operation read (the response cache's key). */
+  seatMapReads: Map<number, number>;
   /** A WebSocket subscription's own way out: sends a `next` message whose payload is already JSON. */
   sendNext?: (payloadJson: Buffer) => void;
 }
@@ -67,10 +69,10 @@ export interface Context {
 /** A fresh context for one operation by `caller`. */
 export function createContext(services: Services, caller: Caller, requestId: string, address = 'unknown'): Context {
   const log = services.log.child({ requestId });
-  return { services, caller, address, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0 };
+  return { services, caller, address, requestId, log, loaders: { event: createEventLoader(services.eventBatcher) }, listedSeats: 0, seatMapReads: new Map() };
 }
 
 /** The same operation's context for one more execution (a subscription's next message): fresh loaders and counts. */
 export function renewContext(context: Context): Context {
-  return { ...context, loaders: { event: createEventLoader(context.services.eventBatcher) }, listedSeats: 0 };
+  return { ...context, loaders: { event: createEventLoader(context.services.eventBatcher) }, listedSeats: 0, seatMapReads: new Map() };
 }

@@ -4,12 +4,15 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { receivePaymentWebhook } from '../domain/booking/booking.service.js';
 import { DomainError } from '../domain/errors.js';
+import { encodingOf, sendEncoded, varyOnEncoding } from './compression.js';
 import { createContext, type Context, type Services } from './context.js';
+import type { Caller } from '../domain/caller.js';
 import { createGate } from './edge/gate.js';
+import { createResponseCache, matchesEtag, type CachedResponse } from './edge/response-cache.js';
 import { formatError, toHttpGraphQLError } from './errors.js';
 import { createInFlight } from './inflight.js';
 import type { Metrics } from './metrics.js';
-import { apolloPlugins } from './plugins.js';
+import { apolloPlugins, singleResultType } from './plugins.js';
 import { createSseHandler } from './sse.js';
 import { attachWebSocketServer } from './websocket.js';
 
@@ -23,10 +26,24 @@ class HttpError extends Error {
   }
 }
 
+/** An edge refusal outside Apollo (a cached read over its budget): answered as Apollo answers it. */
+class RefusedError extends Error {
+  constructor(readonly error: DomainError) {
+    super(error.message);
+  }
+}
+
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json') {
   res.statusCode = status;
   res.setHeader('content-type', contentType);
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** A refusal of the edge's (RATE_LIMITED): its status, Retry-After, and the error as Apollo formats it. */
+function refuse(res: ServerResponse, error: DomainError) {
+  const retryAfter = error.extensions.retryAfterSeconds;
+  if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
+  send(res, error.code === 'RATE_LIMITED' ? 429 : 400, { errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code } }] });
 }
 
 function parseUrl(raw: string | undefined): URL {
@@ -81,7 +98,7 @@ const corsHeaders = (origin: string): [string, string][] => [
   ['vary', 'Origin'],
   ['access-control-allow-methods', 'GET, POST, OPTIONS'],
   ['access-control-allow-headers', 'content-type, authorization, x-api-key, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version, x-request-id'],
-  ['access-control-expose-headers', 'retry-after, x-request-id'],
+  ['access-control-expose-headers', 'retry-after, x-request-id, etag, x-cache'],
   ['access-control-max-age', '600'],
 ];
 
@@ -106,6 +123,37 @@ function bodyWithDocumentId(input: unknown): unknown {
   if (typeof body !== 'object' || body === null || typeof body.documentId !== 'string' || body.extensions?.persistedQuery) return input;
   const { documentId, ...rest } = body;
   return { ...rest, extensions: { ...body.extensions, ...persistedQueryOf(documentId) } };
+}
+
+/** Any of these proves a request is not a cross-site simple request (CSRF prevention; Apollo's rule as configured below). */
+const PREFLIGHT_HEADERS = ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization', 'x-api-key'];
+const SIMPLE_TYPES = new Set(['', 'application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+const preflighted = (req: IncomingMessage) =>
+  PREFLIGHT_HEADERS.some((name) => req.headers[name] !== undefined) ||
+  (req.headers['content-type'] !== undefined && !SIMPLE_TYPES.has(req.headers['content-type'].split(';')[0]!.trim().toLowerCase()));
+
+/** A client asking for a fresh response (`Cache-Control: no-cache`, `max-age=0`, `Pragma: no-cache`) gets one. */
+const wantsFresh = (req: IncomingMessage) =>
+  /\b(no-cache|no-store|max-age=0)\b/i.test(req.headers['cache-control'] ?? '') || /\bno-cache\b/i.test(String(req.headers.pragma ?? ''));
+
+/** A cached response (`X-Cache: HIT`, or MISS when it was built for this request), or 304 when the client's copy is current. */
+function sendCached(req: IncomingMessage, res: ServerResponse, entry: CachedResponse, hit: boolean) {
+  res.setHeader('x-cache', hit ? 'HIT' : 'MISS');
+  res.setHeader('etag', entry.etag);
+  res.setHeader('cache-control', entry.cacheControl);
+  res.setHeader('age', Math.floor((Date.now() - entry.storedAt) / 1000));
+  varyOnEncoding(res);
+  if (matchesEtag(req.headers['if-none-match'], entry.etag)) {
+    res.statusCode = 304;
+    return void res.end();
+  }
+  const encoding = encodingOf(req);
+  const body = entry.bodies[encoding] ?? entry.bodies.identity;
+  res.statusCode = 200;
+  res.setHeader('content-type', entry.contentType);
+  if (body !== entry.bodies.identity) res.setHeader('content-encoding', encoding);
+  res.setHeader('content-length', body.length);
+  res.end(body);
 }
 
 /** graphql-sse's requests on /graphql: those that ask for an event stream (the rest are Apollo's). */
@@ -157,6 +205,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     })();
     handled.catch((error: unknown) => {
       if (error instanceof HttpError) return send(res, error.status, { errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+      if (error instanceof RefusedError) return refuse(res, error.error);
       log.error({ err: error, requestId }, 'request failed');
       if (!res.headersSent) send(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else res.destroy();
@@ -175,7 +224,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     // One operation per request: a batch would multiply every limit by its length.
     allowBatchedHttpRequests: false,
     // Any header that a browser cannot send cross-site without a preflight proves the request is not CSRF.
-    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'authorization', 'x-api-key'] },
+    csrfPrevention: { requestHeaders: PREFLIGHT_HEADERS },
     plugins: apolloPlugins({
       httpServer,
       gate: gate.apolloPlugin,
@@ -231,30 +280,69 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
     }
   }
 
+  const responses = createResponseCache(gate.redis, redisPrefix ?? 'onsale:', async (eventId) => (await services.eventBatcher.load(eventId))?.seatMapVersion);
+
+  /**
+   * A GraphQL request through Apollo, or (GET) from the response cache when the same public response is fresh there:
+   * the caller is authenticated and charged a read either way; resellers (trusted documents) always run.
+   */
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) {
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    const search = searchWithDocumentId(url.searchParams);
+    const body = bodyWithDocumentId(await parseBody(req));
+    const credentials = { authorization: req.headers.authorization, apiKey: req.headers['x-api-key'] };
+    const address = gate.addressOf(req);
+    // Bad credentials are Apollo's to answer (401), below.
+    const caller: Caller | undefined = await gate.callerOf(credentials).catch(() => undefined);
+    const mediaType = singleResultType(req.headers.accept);
+    // GET only: it is the cacheable form (and never a mutation, which Apollo refuses over GET).
+    const key =
+      req.method === 'GET' && caller && caller.kind !== 'reseller' && mediaType && preflighted(req)
+        ? responses.keyOf({ ...Object.fromEntries(new URLSearchParams(search)), mediaType })
+        : undefined;
+    if (key && !wantsFresh(req)) {
+      let entry = await responses.get(key);
+      const running = entry ? undefined : responses.settled(key);
+      if (running) entry = (await running, await responses.get(key));
+      if (entry) {
+        await gate.chargeRead({ caller: caller!, address }).catch((error: unknown) => {
+          throw error instanceof DomainError ? new RefusedError(error) : error;
+        });
+        return sendCached(req, res, entry, true);
+      }
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: searchWithDocumentId(url.searchParams), body: bodyWithDocumentId(await parseBody(req)) },
-      context: async () => {
-        try {
-          const caller = await gate.callerOf({
-            authorization: req.headers.authorization,
-            apiKey: req.headers['x-api-key'],
-          });
-          return createContext(services, caller, requestId, gate.addressOf(req));
-        } catch (error) {
-          throw error instanceof DomainError ? toHttpGraphQLError(error, 401) : error;
-        }
-      },
-    });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') return void res.end(response.body.string);
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let context: Context | undefined;
+    const done = key ? responses.running(key) : undefined;
+    try {
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search, body },
+        context: async () => {
+          try {
+            return (context = createContext(services, caller ?? (await gate.callerOf(credentials)), requestId, address));
+          } catch (error) {
+            throw error instanceof DomainError ? toHttpGraphQLError(error, 401) : error;
+          }
+        },
+      });
+      for (const [name, value] of response.headers) res.setHeader(name, value);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'chunked') {
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        return void res.end();
+      }
+      const stored =
+        key && context && res.statusCode === 200
+          ? await responses.put(key, { body: response.body.string, cacheControl: response.headers.get('cache-control'), contentType: response.headers.get('content-type') }, context.seatMapReads)
+          : undefined;
+      if (stored) return sendCached(req, res, stored, false);
+      await sendEncoded(req, res, response.body.string);
+    } finally {
+      done?.();
+    }
   }
 
   const sse = createSseHandler(services, schema, inFlight, gate);

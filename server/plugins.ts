@@ -1,10 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { GraphQLError } from 'graphql';
+import Negotiator from 'negotiator';
 import type { Context } from './context.js';
 import { logInternalErrors } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -59,12 +60,9 @@ const SINGLE_RESULT_TYPES = [
   'application/json; callbackSpec=1.0; charset=utf-8',
 ];
 
-/** The `negotiator` that Apollo Server negotiates with, resolved from Apollo: the same code on the same header. */
-type Negotiator = new (request: { headers: { accept?: string } }) => { mediaType(available: string[]): string | undefined };
-const Negotiator = createRequire(createRequire(import.meta.url).resolve('@apollo/server'))('negotiator') as Negotiator;
 
-/** The media type Apollo answers a single result in; undefined when the client accepts none (Apollo's 406). */
-const singleResultType = (accept: string | undefined) =>
+/** The media type Apollo answers a single result in (it negotiates with `negotiator` too); undefined when the client accepts none (Apollo's 406). */
+export const singleResultType = (accept: string | undefined) =>
   accept ? new Negotiator({ headers: { accept } }).mediaType(SINGLE_RESULT_TYPES) : SINGLE_RESULT_TYPES[0];
 
 /**
@@ -121,8 +119,9 @@ export function apolloPlugins(options: {
   return [
     ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: options.stopGracePeriodMillis }),
     options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-    // We set no cache hints; the cache-control plugin would still run a hook on every resolved field.
-    ApolloServerPluginCacheControlDisabled(),
+    // Cache-Control from the schema's @cacheControl hints: a field without one (a root field, or one returning an
+    // object) makes the response uncacheable (no-store), so that only what is marked public is ever shared.
+    ApolloServerPluginCacheControl({ defaultMaxAge: 0 }),
     subscriptionsOverWebSocket,
     options.gate,
     legacyJsonStatus,

@@ -62,6 +62,10 @@ export type BookingStatus =
   | 'PENDING_PAYMENT'
   | 'REFUNDED';
 
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
 export type ConfirmBookingInput = {
   holdId: Scalars['ID']['input'];
   /** 1 to 200 visible ASCII characters, unique per request (a UUID). */
@@ -107,6 +111,7 @@ export type CreateVenueInput = {
   name: Scalars['String']['input'];
 };
 
+/** Live fields (`status`, `availableCount`) may be cached for a second; the rest for as long as its query allows. */
 export type Event = {
   __typename?: 'Event';
   /** Seats AVAILABLE right now (a hold that has just expired counts once it is swept). */
@@ -358,7 +363,7 @@ export type Query = {
   apiKeys: Array<ApiKey>;
   /** A booking of the caller's (or any, for an admin); null when there is none the caller may see. */
   booking?: Maybe<Booking>;
-  /** One event; null when there is none with this ID. */
+  /** One event; null when there is none with this ID. Its details and seat layout never change once created. */
   event?: Maybe<Event>;
   /**
    * Events, most relevant first when `filter.text` is given (performer, then title, then venue and city),
@@ -457,7 +462,9 @@ export type SeatChange = {
 /**
  * The seats of an event. `version` and `availability` are cheap (served from a per-version cache); listing
  * `sections { rows { seats } }` returns every seat object and costs about a thousand times more for a stadium,
- * so clients should draw the map from a cached layout and colour it from `availability`.
+ * so clients should draw the map from a cached layout and colour it from `availability`. The layout (sections,
+ * rows, seats without `status`) never changes: a query of it alone is cacheable as long as `event` allows; the
+ * live fields (`version`, `availableCount`, `availability`, `Seat.status`) for a second.
  */
 export type SeatMap = {
   __typename?: 'SeatMap';
@@ -693,6 +700,7 @@ export type ResolversTypes = {
   Booking: ResolverTypeWrapper<DbBooking>;
   BookingStatus: BookingStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CacheControlScope: CacheControlScope;
   ConfirmBookingInput: ConfirmBookingInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateEventInput: CreateEventInput;
@@ -774,6 +782,14 @@ export type ResolversParentTypes = {
   WaitingRoom: DbEvent;
   WaitingRoomInput: WaitingRoomInput;
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1001,3 +1017,6 @@ export type Resolvers<ContextType = Context> = {
   WaitingRoom?: WaitingRoomResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

@@ -83,6 +83,10 @@ export interface Gate {
   originAllowed(origin: string | undefined, host?: string): boolean;
   /** WebSocket and SSE: an operation checked by every rule, or the errors (with codes) that refuse it. */
   prepare(sender: Sender, request: OperationRequest): Promise<PreparedOperation | readonly GraphQLError[]>;
+  /** What a read served from the response cache spends, as the same read run by Apollo would (RATE_LIMITED). */
+  chargeRead(sender: Sender): Promise<void>;
+  /** The edge's Redis connection (APQ, rate budgets, the response cache); none in the embedded mode. */
+  redis: Redis | undefined;
   /** Apollo Server's share of the same rules. */
   apolloOptions: {
     validationRules: typeof specifiedRules[number][];
@@ -229,6 +233,10 @@ export function createGate(services: Services, schema: GraphQLSchema, redisPrefi
         throw error;
       }
     },
+    chargeRead: async ({ caller, address }) => {
+      if (protections) await rateLimits.charge(caller, address, 'read');
+    },
+    redis,
     apolloOptions: {
       // Apollo adds graphql-js's introspection rule itself when `introspection` is off (production).
       validationRules: limits,
