@@ -313,6 +313,8 @@ export function stats(values: ArrayLike<number> | undefined, seconds: number): S
 
 interface Histogram {
   average: number;
+  /** Of the whole run: requests, or bytes read (throughput). */
+  total: number;
   stddev: number;
   min: number;
   max: number;
@@ -379,10 +381,13 @@ export function fire(
   });
 }
 
-/** 2xx responses whose raw size differs from the most common one (see `fire`). */
+/** Bytes by which a response may differ from the most common size and still be the same one (`Age: 9` then `Age: 10`). */
+const HEADER_JITTER_BYTES = 16;
+
+/** 2xx responses whose raw size differs from the most common one by more than header jitter (see `fire`). */
 export function oddSized(sizes: Map<number, number>): number {
-  const counts = [...sizes.values()];
-  return counts.reduce((sum, count) => sum + count, 0) - Math.max(0, ...counts);
+  const [common] = [...sizes].reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0]);
+  return [...sizes].filter(([size]) => Math.abs(size - common) > HEADER_JITTER_BYTES).reduce((sum, [, count]) => sum + count, 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

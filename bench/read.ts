@@ -102,14 +102,21 @@ function requestBytes(request: BenchRequest): number {
   return Buffer.byteLength(`${lines.join('\r\n')}\r\n\r\n`) + body;
 }
 
-/** Sends `request` once; fails unless the answer is 200 with data (every root field non-null) and no errors. */
-async function verify(name: string, query: string | BenchRequest): Promise<number> {
+/**
+ * Sends `request` once; fails unless the answer is 200 with data (every root field non-null) and no errors, or
+ * the 304 a revalidation expects. Returns the decoded body's bytes.
+ */
+async function verify(name: string, query: string | BenchRequest, expectStatus = 200): Promise<number> {
   const request = typeof query === 'string' ? post(query) : query;
   const response = await fetch(request.url, {
     method: request.method,
     headers: request.headers,
     ...(request.method === 'POST' ? { body: request.body } : {}),
   });
+  if (expectStatus === 304) {
+    if (response.status !== 304) throw new Error(`${name}: HTTP ${response.status}, not 304`);
+    return 0;
+  }
   const text = await response.text();
   const bytes = Buffer.byteLength(text);
   const preview = text.length > 500 ? `${text.slice(0, 500)}…` : text;
@@ -136,6 +143,8 @@ interface CaseResult {
   latencyMeanMs: number;
   latencyMaxMs: number;
   bytesPerResponse: number;
+  /** One response as it went over the wire (headers and, compressed or not, body): autocannon's bytes read per request. */
+  wireBytesPerResponse: number;
   /** One request on the wire: request line, headers and body. */
   bytesPerRequest: number;
   totalRequests: number;
@@ -148,9 +157,9 @@ interface CaseResult {
 }
 
 /** Verifies the query, warms up for 2 s (not recorded), then measures for BENCH_DURATION seconds. */
-async function runCase(name: string, query: string | BenchRequest, connections: number): Promise<CaseResult> {
+async function runCase(name: string, query: string | BenchRequest, connections: number, expectStatus = 200): Promise<CaseResult> {
   const request = typeof query === 'string' ? post(query) : query;
-  const bytesPerResponse = await verify(name, request);
+  const bytesPerResponse = await verify(name, request, expectStatus);
   const bytesPerRequest = requestBytes(request);
   console.log(`\n${name}: ${connections} connections, ${bytesPerRequest} bytes/request, ${bytesPerResponse} bytes/response`);
   process.stdout.write(`  warming up ${settings.warmupSeconds} s… `);
@@ -169,6 +178,7 @@ async function runCase(name: string, query: string | BenchRequest, connections: 
     latencyMeanMs: result.latency.average,
     latencyMaxMs: result.latency.max,
     bytesPerResponse,
+    wireBytesPerResponse: result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0,
     bytesPerRequest,
     totalRequests: Object.values(statusCodes).reduce((sum, count) => sum + count, 0),
     non2xx: result.non2xx,
@@ -307,6 +317,7 @@ async function main(): Promise<number> {
     full: await runCase('bitmap: POST full query', post(bitmapQuery), settings.connections),
     hash: await runCase('bitmap: GET persisted hash', byHash, settings.connections),
   };
+  const layout = await layoutCases(eventId);
   await stopBenchServer();
 
   // -------------------------------------------------------------------------------------------------------------
@@ -365,10 +376,21 @@ async function main(): Promise<number> {
     }
   }
 
+  printLayout(layout);
+  const fromCache = best([layout.cachedBr, layout.cachedGzip, layout.cachedIdentity]);
+  const cold = best([layout.coldBr, layout.coldGzip, layout.coldIdentity]);
   const targets = [
     { target: '(a) seatmap-bitmap p99 < 50 ms', value: `${bitmap.latencyP99Ms} ms`, met: bitmap.latencyP99Ms < 50 },
     { target: '(a) seatmap-bitmap req/s >= 60% of trivial', value: `${share(bitmap).toFixed(1)}%`, met: share(bitmap) >= 60 },
     { target: '(c) search p99 < 50 ms', value: `${searchResult.latencyP99Ms} ms`, met: searchResult.latencyP99Ms < 50 },
+    { target: 'layout from the cache >= 1,000 req/s', value: `${fromCache.requestsPerSecond.toFixed(0)} req/s (${fromCache.name})`, met: fromCache.requestsPerSecond >= 1_000 },
+    { target: 'layout cold (no cache) >= 100 req/s', value: `${cold.requestsPerSecond.toFixed(0)} req/s (${cold.name})`, met: cold.requestsPerSecond >= 100 },
+    { target: 'layout compressed < 150 KB', value: `${layout.cachedBr.wireBytesPerResponse} bytes (br)`, met: layout.cachedBr.wireBytesPerResponse < 150_000 },
+    {
+      target: '304 revalidation within 10% of trivial req/s',
+      value: `${layout.revalidation.requestsPerSecond.toFixed(0)} against ${trivial.requestsPerSecond.toFixed(0)} req/s`,
+      met: layout.revalidation.requestsPerSecond >= 0.9 * trivial.requestsPerSecond,
+    },
     ...protections.map((p) => ({
       target: `protections cost <= 10% of req/s (${p.case})`,
       value: `${p.overheadPercent.toFixed(1)}%`,
@@ -382,6 +404,7 @@ async function main(): Promise<number> {
     ...results,
     persisted.full,
     persisted.hash,
+    ...Object.values(layout),
     ...protectionRuns.on.trivial,
     ...protectionRuns.on.bitmap,
     ...protectionRuns.off.trivial,
@@ -398,6 +421,7 @@ async function main(): Promise<number> {
         machine,
         results,
         persistedQuery: persisted,
+        layout,
         protections: { cases: protections.map((p) => ({ case: p.case, overheadPercent: p.overheadPercent, on: p.on.name, off: p.off.name })), runs: protectionRuns },
         targets,
       },
@@ -412,6 +436,40 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The seat layout of the largest event by GET: built for each request (`Cache-Control: no-cache` from the client)
+// and from the response cache, in each coding; then revalidated with its ETag (304).
+
+const LAYOUT_QUERY = `query Layout($id: ID!) { event(id: $id) { seatMap { sections { id name rows { label seats { id number ordinal } } } } } }`;
+
+async function layoutCases(eventId: string) {
+  const url = `${graphqlUrl}?${new URLSearchParams({ query: LAYOUT_QUERY, variables: JSON.stringify({ id: eventId }) })}`;
+  const layoutGet = (headers: Record<string, string>): BenchRequest => ({ method: 'GET', url, headers: { 'apollo-require-preflight': 'true', ...headers }, body: '' });
+  const connections = settings.fullConnections;
+  const run = (label: string, headers: Record<string, string>) => runCase(`layout: ${label}`, layoutGet(headers), connections);
+  const cases = {
+    coldIdentity: await run('no cache, identity', { 'cache-control': 'no-cache', 'accept-encoding': 'identity' }),
+    coldGzip: await run('no cache, gzip', { 'cache-control': 'no-cache', 'accept-encoding': 'gzip' }),
+    coldBr: await run('no cache, br', { 'cache-control': 'no-cache', 'accept-encoding': 'br' }),
+    cachedIdentity: await run('cached, identity', { 'accept-encoding': 'identity' }),
+    cachedGzip: await run('cached, gzip', { 'accept-encoding': 'gzip' }),
+    cachedBr: await run('cached, br', { 'accept-encoding': 'br' }),
+  };
+  const etag = (await fetch(url, { headers: { 'apollo-require-preflight': 'true' } })).headers.get('etag');
+  if (!etag) throw new Error('the layout has no ETag');
+  const revalidation = await runCase('layout: If-None-Match (304)', layoutGet({ 'if-none-match': etag }), settings.connections, 304);
+  return { ...cases, revalidation };
+}
+
+function printLayout(layout: Awaited<ReturnType<typeof layoutCases>>) {
+  console.log(`\nThe 20,000-seat layout by GET (NODE_ENV=production; ${layout.cachedIdentity.bytesPerResponse} bytes of JSON):`);
+  console.log('\n| request | connections | req/s | p50 ms | p99 ms | bytes on the wire |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of Object.values(layout)) {
+    console.log(`| ${r.name.replace('layout: ', '')} | ${r.connections} | ${r.requestsPerSecond.toFixed(0)} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${r.wireBytesPerResponse} |`);
+  }
 }
 
 await runBenchmark(main);

@@ -132,9 +132,14 @@ const preflighted = (req: IncomingMessage) =>
   PREFLIGHT_HEADERS.some((name) => req.headers[name] !== undefined) ||
   (req.headers['content-type'] !== undefined && !SIMPLE_TYPES.has(req.headers['content-type'].split(';')[0]!.trim().toLowerCase()));
 
-/** A client asking for a fresh response (`Cache-Control: no-cache`, `max-age=0`, `Pragma: no-cache`) gets one. */
+/**
+ * A client asking for a fresh response (`Cache-Control: no-cache`, `max-age=0`, `Pragma: no-cache`) gets one built
+ * for it. Not a revalidation (If-None-Match): fetch() adds `no-cache` to every conditional request, and the
+ * cache's entries are checked against the seat-map versions they show, which is what revalidating means.
+ */
 const wantsFresh = (req: IncomingMessage) =>
-  /\b(no-cache|no-store|max-age=0)\b/i.test(req.headers['cache-control'] ?? '') || /\bno-cache\b/i.test(String(req.headers.pragma ?? ''));
+  req.headers['if-none-match'] === undefined &&
+  (/\b(no-cache|no-store|max-age=0)\b/i.test(req.headers['cache-control'] ?? '') || /\bno-cache\b/i.test(String(req.headers.pragma ?? '')));
 
 /** A cached response (`X-Cache: HIT`, or MISS when it was built for this request), or 304 when the client's copy is current. */
 function sendCached(req: IncomingMessage, res: ServerResponse, entry: CachedResponse, hit: boolean) {
@@ -299,7 +304,8 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       req.method === 'GET' && caller && caller.kind !== 'reseller' && mediaType && preflighted(req)
         ? responses.keyOf({ ...Object.fromEntries(new URLSearchParams(search)), mediaType })
         : undefined;
-    if (key && !wantsFresh(req)) {
+    const fresh = wantsFresh(req);
+    if (key && !fresh) {
       let entry = await responses.get(key);
       const running = entry ? undefined : responses.settled(key);
       if (running) entry = (await running, await responses.get(key));
@@ -316,7 +322,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     let context: Context | undefined;
-    const done = key ? responses.running(key) : undefined;
+    const done = key && !fresh ? responses.running(key) : undefined;
     try {
       const response = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search, body },
@@ -335,7 +341,8 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
         return void res.end();
       }
       const stored =
-        key && context && res.statusCode === 200
+        // A client that asked for a fresh response gets it as it is: storing it would encode it in every coding.
+        key && !fresh && context && res.statusCode === 200
           ? await responses.put(key, { body: response.body.string, cacheControl: response.headers.get('cache-control'), contentType: response.headers.get('content-type') }, context.seatMapReads)
           : undefined;
       if (stored) return sendCached(req, res, stored, false);
