@@ -289,6 +289,8 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
     server: httpServer,
     path: '/graphql',
     maxPayload: MAX_MESSAGE_BYTES,
+    // ws's default, said out loud: compressing each delta once per socket costs the fan-out more than it saves (DECISIONS §46).
+    perMessageDeflate: false,
     verifyClient: (info, accept) => {
       if (!gate.originAllowed(info.req.headers.origin)) return accept(false, 403, 'Origin not allowed');
       const ip = clientAddress(info.req);
