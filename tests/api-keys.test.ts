@@ -21,10 +21,8 @@ const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
 
 const persisted = (query: string) => ({ persistedQuery: { version: 1, sha256Hash: documentHash(query) } });
 
-describe.each(modes)('API keys and trusted documents (%s)', (mode) => {
-  let server: TestServer;
-  let admin: string;
-
+/** Requests as a reseller, and new keys, on the server (and with the admin token) a suite has started. */
+function resellerHelpers(server: () => TestServer, admin: () => string) {
   /** One request with an API key: POST with `body`, or GET with `body` in the query string. */
   async function asKey(key: string, body: Record<string, unknown>, method: 'GET' | 'POST' = 'POST'): Promise<GraphQLResponse<any>> {
     const headers = { 'x-api-key': key, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
@@ -33,14 +31,22 @@ describe.each(modes)('API keys and trusted documents (%s)', (mode) => {
     );
     const response =
       method === 'GET'
-        ? await fetch(`${server.url}?${search}`, { headers })
-        : await fetch(server.url, { method, headers, body: JSON.stringify(body) });
+        ? await fetch(`${server().url}?${search}`, { headers })
+        : await fetch(server().url, { method, headers, body: JSON.stringify(body) });
     return { status: response.status, headers: response.headers, ...((await response.json()) as object) };
   }
 
   async function createKey(input: Record<string, unknown> = {}) {
-    return ok(await server.gql(CREATE, { input: { name: 'TicketHub', reseller: 'tickethub', ...input } }, admin)).createApiKey;
+    return ok(await server().gql(CREATE, { input: { name: 'TicketHub', reseller: 'tickethub', ...input } }, admin())).createApiKey;
   }
+  return { asKey, createKey };
+}
+
+describe.each(modes)('API keys and trusted documents (%s)', (mode) => {
+  let server: TestServer;
+  let admin: string;
+
+  const { asKey, createKey } = resellerHelpers(() => server, () => admin);
 
   beforeAll(async () => {
     server = await startTestServer(mode);
@@ -155,8 +161,20 @@ describe.each(modes)('API keys and trusted documents (%s)', (mode) => {
     ok(await server.gql(REGISTER, { apiKeyId: other.id, documents: [EVENTS] }, admin));
     expect((await asKey(other.key, { query: EVENTS })).status).toBe(200);
   });
+});
 
-  it.runIf(mode === 'postgres')('npm run persisted -- register registers a manifest file, refusing a bad one', async () => {
+describe('npm run persisted (postgres: the CLI reaches the database by DATABASE_URL)', () => {
+  let server: TestServer;
+  let admin: string;
+  const { asKey, createKey } = resellerHelpers(() => server, () => admin);
+
+  beforeAll(async () => {
+    server = await startTestServer('postgres');
+    admin = await server.token('ops', true);
+  });
+  afterAll(() => server?.stop());
+
+  it('npm run persisted -- register registers a manifest file, refusing a bad one', async () => {
     const { id, key } = await createKey();
     const dir = await mkdtemp(join(tmpdir(), 'onsale-manifest-'));
     const good = join(dir, 'good.json');

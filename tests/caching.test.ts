@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../server/app.js';
-import { modes, ok, startPeer, startTestServer, type TestServer } from './helpers/harness.js';
+import { modes, ok, startTestServer, withPeer, type TestServer } from './helpers/harness.js';
 import { createOnSaleEvent, HOLD_SEATS, type TestEvent } from './helpers/write-path.js';
 
 const LAYOUT = `query Layout($id: ID!) { event(id: $id) { seatMap { sections { id name rows { label seats { id number ordinal } } } } } }`;
@@ -236,29 +235,20 @@ describe.each(modes)('a cached read over its budget (%s)', (mode) => {
 });
 
 describe('the response cache across two instances (postgres)', () => {
-  let first: TestServer;
-  let second: App;
-  beforeAll(async () => {
-    first = await startTestServer('postgres');
-    second = await startPeer(first);
-  });
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  const instances = withPeer();
 
   it('serves on one instance what the other built, and forgets it for both when a seat changes', async () => {
-    const event = await createOnSaleEvent(first, [{ name: 'Floor', price: 5000, rows: 1, seatsPerRow: 8 }]);
-    const built = await get(first.url, LIVE, { id: event.id }, { 'accept-encoding': 'gzip' });
+    const event = await createOnSaleEvent(instances.first, [{ name: 'Floor', price: 5000, rows: 1, seatsPerRow: 8 }]);
+    const built = await get(instances.first.url, LIVE, { id: event.id }, { 'accept-encoding': 'gzip' });
     expect(built.headers['x-cache']).toBe('MISS');
-    const shared = await get(second.url, LIVE, { id: event.id }, { 'accept-encoding': 'gzip' });
+    const shared = await get(instances.second.url, LIVE, { id: event.id }, { 'accept-encoding': 'gzip' });
     expect(shared.headers['x-cache']).toBe('HIT');
     expect(shared.headers.etag).toBe(built.headers.etag);
     expect(decoded(shared)).toEqual(decoded(built));
 
-    const fan = await first.token(`fan-${randomUUID()}`);
-    ok(await first.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0)] } }, fan));
-    const after = await get(second.url, LIVE, { id: event.id });
+    const fan = await instances.first.token(`fan-${randomUUID()}`);
+    ok(await instances.first.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0)] } }, fan));
+    const after = await get(instances.second.url, LIVE, { id: event.id });
     expect(after.headers['x-cache']).toBe('MISS');
     expect(JSON.parse(after.bytes.toString()).data.event.seatMap.version).toBeGreaterThan(decoded(built).data.event.seatMap.version);
   });

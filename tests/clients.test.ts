@@ -7,8 +7,7 @@ import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { createClient as createUrqlClient, fetchExchange, type Client as UrqlClient } from '@urql/core';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../server/app.js';
-import { modes, startPeer, startTestServer, wsErrorCodes, wsQuery, type TestServer } from './helpers/harness.js';
+import { modes, startTestServer, withPeer, wsErrorCodes, wsQuery, type TestServer } from './helpers/harness.js';
 
 /** Depth 5 (events › edges › node › seatMap › sections): over a QUERY_MAX_DEPTH of 3. */
 const DEEP = `{ events(first: 1) { edges { node { seatMap { sections { id } } } } } }`;
@@ -80,25 +79,14 @@ afterAll(async () => {
 });
 
 describe('Apollo Client persisted queries across two instances (postgres)', () => {
-  let first: TestServer;
-  let second: App;
-
-  beforeAll(async () => {
-    first = await startTestServer('postgres');
-    second = await startPeer(first);
-  });
-
-  afterAll(async () => {
-    await second?.stop();
-    await first?.stop();
-  });
+  const instances = withPeer();
 
   it('registers an unseen query on a miss through one instance, and the other finds it by hash', async () => {
     const name = `Apq${randomUUID().replaceAll('-', '')}`;
     const query = gql(`query ${name} { events(first: 1) { edges { node { id } } } }`);
 
     const sentA: Sent[] = [];
-    const a = apqClient(first.url, sentA);
+    const a = apqClient(instances.first.url, sentA);
     const resultA = await a.query({ query, fetchPolicy: 'network-only' });
     expect(resultA.error).toBeUndefined();
     expect((resultA.data as any).events.edges).toHaveLength(1);
@@ -111,7 +99,7 @@ describe('Apollo Client persisted queries across two instances (postgres)', () =
     ]);
 
     const sentB: Sent[] = [];
-    const b = apqClient(second.url, sentB);
+    const b = apqClient(instances.second.url, sentB);
     const resultB = await b.query({ query, fetchPolicy: 'network-only' });
     expect(resultB.error).toBeUndefined();
     expect((resultB.data as any).events.edges[0].node.id).toBe(id);
@@ -122,7 +110,7 @@ describe('Apollo Client persisted queries across two instances (postgres)', () =
   it('answers PERSISTED_QUERY_NOT_FOUND for a hash never registered (what the link retries on)', async () => {
     const hash = sha256(`query Never${randomUUID().replaceAll('-', '')} { viewer { id } }`);
     const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
-    const response = await fetch(`${second.url}?extensions=${extensions}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const response = await fetch(`${instances.second.url}?extensions=${extensions}`, { headers: { 'apollo-require-preflight': 'true' } });
     const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
     expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
   });

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { signToken } from '../../server/auth.js';
 import { startApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { adminQuery, databaseUrl, TEST_REDIS_URL } from './services.js';
 
 /** The two ways Onsale runs: real Postgres and Redis, or embedded Postgres and in-process pub/sub. */
@@ -53,6 +53,20 @@ export function startPeer(server: TestServer, env: Record<string, string> = {}):
     loadConfig({ ...TEST_ENV, DATABASE_URL: server.databaseUrl!, REDIS_URL: TEST_REDIS_URL, SEED_DEMO: 'never', ...env }),
     { redisPrefix: server.redisPrefix!, log: pino({ level: 'silent' }) },
   );
+}
+
+/** For the enclosing describe: a postgres-mode server and a peer on its database and Redis prefix. */
+export function withPeer(): { readonly first: TestServer; readonly second: App } {
+  const pair = {} as { first: TestServer; second: App };
+  beforeAll(async () => {
+    pair.first = await startTestServer('postgres');
+    pair.second = await startPeer(pair.first);
+  });
+  afterAll(async () => {
+    await pair.second?.stop();
+    await pair.first?.stop();
+  });
+  return pair;
 }
 
 /**
