@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors.js';
 import { encodingOf, sendEncoded, varyOnEncoding } from './compression.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { Caller } from '../domain/caller.js';
-import { createGate } from './edge/gate.js';
+import { createGate, statusOf } from './edge/gate.js';
 import { createResponseCache, matchesEtag, type CachedResponse } from './edge/response-cache.js';
 import { formatError, toHttpGraphQLError } from './errors.js';
 import { createInFlight } from './inflight.js';
@@ -43,7 +43,7 @@ function send(res: ServerResponse, status: number, body: unknown, contentType = 
 function refuse(res: ServerResponse, error: DomainError) {
   const retryAfter = error.extensions.retryAfterSeconds;
   if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
-  send(res, error.code === 'RATE_LIMITED' ? 429 : 400, { errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code } }] });
+  send(res, statusOf(error), { errors: [{ message: error.message, extensions: { ...error.extensions, code: error.code } }] });
 }
 
 function parseUrl(raw: string | undefined): URL {

@@ -129,7 +129,7 @@ const UNREGISTERED_DOCUMENT = '# a hash not registered for this API key\n{ __typ
 const notFound = () => new GraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
 
 /** The HTTP status of an edge refusal. */
-const statusOf = (error: DomainError) => (error.code === 'RATE_LIMITED' ? 429 : error.code === 'OPERATION_NOT_ALLOWED' ? 403 : 400);
+export const statusOf = (error: DomainError) => (error.code === 'RATE_LIMITED' ? 429 : error.code === 'OPERATION_NOT_ALLOWED' ? 403 : 400);
 
 function httpError(error: unknown): unknown {
   if (!(error instanceof DomainError)) return error;
