@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import Negotiator from 'negotiator';
 import type { Context } from './context.js';
 import { logInternalErrors } from './errors.js';
+import { layoutShortcut } from './layout-shortcut.js';
 import type { Metrics } from './metrics.js';
 
 /** Logs every operation with its duration, and every fault of ours with its stack; counts errors by code. */
@@ -124,6 +125,8 @@ export function apolloPlugins(options: {
     ApolloServerPluginCacheControl({ defaultMaxAge: 0 }),
     subscriptionsOverWebSocket,
     options.gate,
+    // After the gate, which judges and charges every request in didResolveOperation, before responseForOperation.
+    layoutShortcut(),
     legacyJsonStatus,
     requestLogging(options.metrics),
   ];
