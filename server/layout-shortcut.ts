@@ -18,6 +18,7 @@ import {
 } from 'graphql';
 import { decodeId } from '../domain/ids.js';
 import { chargeListedSeats } from '../domain/seat-map/seat-map.rules.js';
+import type { SeatMapLayout } from '../domain/seat-map/seat-map.service.js';
 import type { Context } from './context.js';
 
 /**
@@ -58,7 +59,7 @@ export function layoutShortcut(): ApolloServerPlugin<Context> {
           request.contextValue.listedSeats = chargeListedSeats(request.contextValue.listedSeats, event.capacity);
           const layout = await services.seatMaps.layout(event.id, event.currency);
           request.overallCachePolicy.restrict(shortcut!.policy);
-          const seatMap = { [plan.sectionsKey]: layout.sections.map((section) => project(section, plan.section)) };
+          const seatMap = { [plan.sectionsKey]: projected(plan, layout) };
           return {
             http: { status: undefined, headers: new HeaderMap() },
             body: { kind: 'single', singleResult: { data: { [plan.eventKey]: { [plan.seatMapKey]: seatMap } } } },
@@ -165,6 +166,19 @@ function plainField(selection: SelectionSetNode['selections'][number], args = 0)
 function onlyField(set: SelectionSetNode | undefined, name: string, args: number): FieldNode | undefined {
   const field = set?.selections.length === 1 ? plainField(set.selections[0]!, args) : undefined;
   return field?.name.value === name ? field : undefined;
+}
+
+/**
+ * The sections of `layout` as `plan` selects them, built once per layout and document: both are immutable, and
+ * weakly held, so the projection lives as long as the layout cache and Apollo's document cache keep them.
+ */
+const projections = new WeakMap<Plan, WeakMap<SeatMapLayout, unknown[]>>();
+function projected(plan: Plan, layout: SeatMapLayout): unknown[] {
+  let byLayout = projections.get(plan);
+  if (!byLayout) projections.set(plan, (byLayout = new WeakMap()));
+  let sections = byLayout.get(layout);
+  if (!sections) byLayout.set(layout, (sections = layout.sections.map((section) => project(section, plan.section))));
+  return sections;
 }
 
 /** The fields `plan` selects of a layout object, as graphql-js would complete them. */

@@ -6,7 +6,9 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { modes, startTestServer, type TestServer } from './helpers/harness.js';
+import type { App } from '../server/app.js';
+import { modes, startPeer, startTestServer, type TestServer } from './helpers/harness.js';
+import { testRedis } from './helpers/services.js';
 
 type Transport = 'http' | 'ws' | 'sse';
 const transports: Transport[] = ['http', 'ws', 'sse'];
@@ -149,5 +151,66 @@ describe.each(modes)('rate budgets on every transport (%s)', (mode) => {
     expectLimited('http', await over(server, 'http', READ, { token: await server.token('behind-nat'), address }), 'read');
     // The same fan from another address reads on.
     expect(codeOf(await over(server, 'http', READ, { token: await server.token('behind-nat'), address: freshAddress() }))).toBeUndefined();
+  });
+});
+
+describe('rate budgets shared by two instances through Redis (postgres)', () => {
+  const READS = 100;
+  const env = { TRUST_PROXY: '127.0.0.1', RATE_LIMIT_READS_PER_MINUTE: String(READS) };
+  let first: TestServer;
+  let second: App;
+  beforeAll(async () => {
+    first = await startTestServer('postgres', env);
+    second = await startPeer(first, env);
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  const READ = '{ __typename }';
+  const read = (url: string, token: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-forwarded-for': freshAddress() },
+      body: JSON.stringify({ query: READ }),
+    }).then(async (response) => (response.status === 200 ? 'read' : ((await response.json()) as Result).errors![0]!.extensions!.code));
+  const admitted = (results: unknown[]) => results.filter((result) => result === 'read').length;
+
+  it('admits exactly the budget to one instance, counting it in Redis ten points at a time', async () => {
+    const token = await first.token('leaseholder');
+    const monitor = testRedis();
+    const commands: string[][] = [];
+    // The commands a client sent (MONITOR also shows those a Lua script runs, as source `lua`).
+    await monitor.monitor().then((feed) => feed.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((arg) => arg.includes(`${first.redisPrefix}rl:read:user`))) commands.push(args);
+    }));
+    try {
+      const results: unknown[] = [];
+      for (let i = 0; i <= READS; i++) results.push(await read(first.url, token));
+      expect(admitted(results)).toBe(READS);
+      expect(results[READS]).toBe('RATE_LIMITED');
+      // 1 + 8 leases of 10 + 19 single points, and the refused one: 29 instead of 101.
+      expect(commands.length).toBeLessThanOrEqual(30);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('never admits more than the budget to hundreds of concurrent reads over both instances', async () => {
+    const token = await first.token('racer');
+    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => read(i % 2 ? first.url : second.url, token)));
+    expect(results.filter((result) => result !== 'read').every((code) => code === 'RATE_LIMITED')).toBe(true);
+    // What each instance leased and did not spend (at most 9 points) is refused early, never admitted late.
+    expect(admitted(results)).toBeLessThanOrEqual(READS);
+    expect(admitted(results)).toBeGreaterThanOrEqual(READS - 2 * 9);
+  });
+
+  it('lets a fan who reads through both instances in turn spend the budget, give or take what each leased', async () => {
+    const token = await first.token('alternating');
+    const results: unknown[] = [];
+    for (let i = 0; i < 1.5 * READS; i++) results.push(await read(i % 2 ? first.url : second.url, token));
+    expect(admitted(results)).toBeLessThanOrEqual(READS);
+    expect(admitted(results)).toBeGreaterThanOrEqual(READS - 2 * 9);
   });
 });
