@@ -198,6 +198,48 @@ describe('hold races (postgres)', () => {
     });
   });
 
+  describe('300 fans race for the 10 seats of a 10-seat event', () => {
+    it_('holds every seat once, and tells every loser SEAT_UNAVAILABLE: an event whose seats are all held is still on sale', async () => {
+      const event = await createOnSaleEvent(server, [{ name: 'Box', price: 1000, rows: 1, seatsPerRow: 10 }], { maxTicketsPerUser: 10 });
+      type Ask = { seats: number[]; quantity?: undefined } | { seats?: undefined; quantity: number };
+      /** Two in three ask for one to three seats by ID, the others for the best one or two. */
+      const ask = (): Ask =>
+        random() < 2 / 3 ? { seats: shuffle([...Array(10).keys()], random).slice(0, 1 + Math.floor(random() * 3)) } : { quantity: 1 + Math.floor(random() * 2) };
+      const race = async (prefix: string, n: number) => {
+        const callers = await tokens(prefix, n);
+        const asks = callers.map(ask);
+        const responses = await Promise.all(
+          asks.map(({ seats, quantity }, i) =>
+            seats
+              ? server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: seats.map(event.seatId) } }, callers[i])
+              : server.gql(HOLD_BEST, { input: { eventId: event.id, quantity, adjacent: false } }, callers[i]),
+          ),
+        );
+        const outcomes = responses.map((response, i) => outcome(i, response, asks[i]!.seats ? 'holdSeats' : 'holdBestAvailable'));
+        expect(outcomes.filter((o) => o.kind === 'unexpected')).toEqual([]);
+        const losers = failures(outcomes);
+        expect(losers.filter((l) => l.code !== 'SEAT_UNAVAILABLE').map((l) => l.code)).toEqual([]);
+        return { winners: holds(outcomes).map((w) => ({ ...w, owner: `user:${prefix}-${w.index}` })), losers };
+      };
+      const status = async () => ok(await server.gql(`query($id: ID!) { event(id: $id) { status availableCount heldCount } }`, { id: event.id })).event;
+
+      const first = await race('fully-held', 300);
+      expect(first.losers.length).toBeGreaterThan(250);
+      const held = expectDisjoint(first.winners);
+      await expectDatabaseAgrees(event, 10, first.winners);
+      expect(await status()).toEqual({ status: 'ON_SALE', availableCount: 10 - held.size, heldCount: held.size });
+      // Whatever the race left free goes to one more fan; then a second wave meets an event with every seat held.
+      const rest = 10 - held.size;
+      const last = rest ? ok(await server.gql(HOLD_BEST, { input: { eventId: event.id, quantity: rest, adjacent: false } }, await server.token('fully-held-last'))).holdBestAvailable : undefined;
+      const second = await race('fully-held-late', 100);
+      expect(second.winners).toEqual([]);
+      expect(second.losers.length).toBe(100);
+      const winners = [...first.winners, ...(last ? [{ holdId: holdUuid(last.id), ordinals: sorted(last.seats.map((seat: { id: string }) => ordinalOf(seat.id))), owner: 'user:fully-held-last' }] : [])];
+      await expectDatabaseAgrees(event, 10, winners);
+      expect(await status()).toEqual({ status: 'ON_SALE', availableCount: 0, heldCount: 10 });
+    });
+  });
+
   describe('holdBestAvailable: 200 callers × 2 seats race for a 300-seat section', () => {
     const sections: SectionSpec[] = [
       { name: 'Floor', price: 2000, rows: 10, seatsPerRow: 30 },

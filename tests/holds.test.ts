@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import {
   createOnSaleEvent,
+  CONFIRM,
   HOLD_BEST,
   HOLD_FIELDS,
   HOLD_SEATS,
@@ -175,7 +176,7 @@ describe.each(modes)('holds (%s)', (mode) => {
   });
 
   describe('sale window', () => {
-    it('refuses holds before onSaleAt, after the start, on a cancelled event and on a sold-out one: EVENT_NOT_ON_SALE', async () => {
+    it('refuses holds before onSaleAt, after the start and on a cancelled event: EVENT_NOT_ON_SALE', async () => {
       const now = Date.now();
       const early = await createOnSaleEvent(server, TWO_SECTIONS, { onSaleAt: new Date(now + 86_400_000).toISOString() });
       expect(codes(await hold(early, [0]))).toEqual(['EVENT_NOT_ON_SALE']);
@@ -189,13 +190,32 @@ describe.each(modes)('holds (%s)', (mode) => {
       await db().query(`UPDATE events SET cancelled_at = now() WHERE id = $1`, [cancelled.eventId]);
       expect(codes(await hold(cancelled, [0]))).toEqual(['EVENT_NOT_ON_SALE']);
 
+    });
+
+    it('answers SEAT_UNAVAILABLE, not EVENT_NOT_ON_SALE, when every seat is held, and says SOLD_OUT only once every seat is booked', async () => {
+      const STATUS = `query($id: ID!) { event(id: $id) { status availableCount heldCount } }`;
+      const status = async (event: TestEvent) => ok(await server.gql(STATUS, { id: event.id })).event;
       const tiny = await createOnSaleEvent(server, [{ name: 'Box', price: 100, rows: 1, seatsPerRow: 2 }]);
-      ok(await hold(tiny, [0, 1], bob));
-      expect(codes(await hold(tiny, [0]))).toEqual(['EVENT_NOT_ON_SALE']);
-      expect(codes(await best({ eventId: tiny.id, quantity: 1 }))).toEqual(['EVENT_NOT_ON_SALE']);
-      // Sold out only until a hold lapses: its seats are free at once.
+      expect(await status(tiny)).toEqual({ status: 'ON_SALE', availableCount: 2, heldCount: 0 });
+      const bobs = ok(await hold(tiny, [0, 1], bob)).holdSeats;
+      const refused = await hold(tiny, [1]);
+      expect(codes(refused)).toEqual(['SEAT_UNAVAILABLE']);
+      expect(refused.errors![0]!.extensions!.seatIds).toEqual([tiny.seatId(1)]);
+      expect(codes(await best({ eventId: tiny.id, quantity: 1 }))).toEqual(['SEAT_UNAVAILABLE']);
+      // Every seat taken, none booked: still on sale, and a client can say "no seats right now".
+      expect(await status(tiny)).toEqual({ status: 'ON_SALE', availableCount: 0, heldCount: 2 });
+      // A lapsed hold's seats are free at once.
       await lapseHolds(server, tiny.eventId);
-      ok(await hold(tiny, [0]));
+      const mine = ok(await hold(tiny, [0])).holdSeats;
+      expect(await status(tiny)).toEqual({ status: 'ON_SALE', availableCount: 0, heldCount: 2 });
+      expect(bobs.id).not.toBe(mine.id);
+      const bobsAgain = ok(await hold(tiny, [1], bob)).holdSeats;
+      for (const [holdId, as] of [[mine.id, alice], [bobsAgain.id, bob]] as const) {
+        ok(await server.gql(CONFIRM, { input: { holdId, paymentToken: 'tok_visa', idempotencyKey: `sold-out-${holdId}` } }, as));
+      }
+      expect(await status(tiny)).toEqual({ status: 'SOLD_OUT', availableCount: 0, heldCount: 0 });
+      expect(codes(await hold(tiny, [0]))).toEqual(['SEAT_UNAVAILABLE']);
+      expect(codes(await best({ eventId: tiny.id, quantity: 1 }))).toEqual(['SEAT_UNAVAILABLE']);
     });
 
     it('admits nobody to a gated event without an admission from its waiting room: NOT_ADMITTED', async () => {

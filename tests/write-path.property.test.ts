@@ -238,6 +238,7 @@ interface State {
   bookings: BookingRow[];
   version: number;
   availableCount: number;
+  bookedCount: number;
   capacity: number;
   maxTicketsPerUser: number;
   outbox: OutboxRow[];
@@ -282,8 +283,9 @@ const describeOutcome = (outcome: Outcome) => (outcome.ok ? `ok ${outcome.data.s
 
 /** Codes each request may answer with; anything else (INTERNAL_SERVER_ERROR above all) breaks the property. */
 const ALLOWED: Record<string, readonly string[]> = {
-  holdSeats: ['SEAT_UNAVAILABLE', 'LIMIT_EXCEEDED', 'EVENT_NOT_ON_SALE'],
-  holdBest: ['SEAT_UNAVAILABLE', 'LIMIT_EXCEEDED', 'EVENT_NOT_ON_SALE'],
+  // The event is on sale throughout: seats all taken are SEAT_UNAVAILABLE, never EVENT_NOT_ON_SALE.
+  holdSeats: ['SEAT_UNAVAILABLE', 'LIMIT_EXCEEDED'],
+  holdBest: ['SEAT_UNAVAILABLE', 'LIMIT_EXCEEDED'],
   release: ['NOT_FOUND', 'HOLD_NOT_ACTIVE', 'HOLD_EXPIRED'],
   confirm: ['NOT_FOUND', 'HOLD_EXPIRED', 'HOLD_NOT_ACTIVE', 'PAYMENT_DECLINED', 'IDEMPOTENCY_KEY_REUSED'],
   cancel: ['NOT_FOUND', 'BAD_USER_INPUT'],
@@ -321,8 +323,8 @@ async function loadState(run: Run): Promise<State> {
       WHERE s.event_id = $1 ORDER BY s.ordinal`,
     [run.event.eventId],
   );
-  const inventory = await db.query<{ version: number; availableCount: number; capacity: number; maxTicketsPerUser: number }>(
-    `SELECT i.seat_map_version AS version, i.available_count AS "availableCount", e.capacity, e.max_tickets_per_user AS "maxTicketsPerUser"
+  const inventory = await db.query<{ version: number; availableCount: number; bookedCount: number; capacity: number; maxTicketsPerUser: number }>(
+    `SELECT i.seat_map_version AS version, i.available_count AS "availableCount", i.booked_count AS "bookedCount", e.capacity, e.max_tickets_per_user AS "maxTicketsPerUser"
        FROM event_inventory i JOIN events e ON e.id = i.event_id WHERE i.event_id = $1`,
     [run.event.eventId],
   );
@@ -597,6 +599,7 @@ function checkState(run: Run, state: State, final: boolean): string[] {
   const [available, held, sold] = [count('available'), count('held'), count('booked')];
   if (available + held + sold !== state.capacity) problems.push(`sold ${sold} + held ${held} + available ${available} != capacity ${state.capacity}`);
   if (state.availableCount !== available) problems.push(`event_inventory.available_count ${state.availableCount} != ${available} available seats`);
+  if (state.bookedCount !== sold) problems.push(`event_inventory.booked_count ${state.bookedCount} != ${sold} booked seats`);
   const confirmedSeats = confirmed.reduce((sum, booking) => sum + booking.ordinals.length, 0);
   if (sold !== confirmedSeats) problems.push(`${sold} booked seats, but CONFIRMED bookings have ${confirmedSeats}`);
 
@@ -862,14 +865,18 @@ async function runScenario(ctx: ModeContext, scenario: Scenario): Promise<void> 
   count(run, `end: seats held ${state.seats.filter((seat) => seat.status === 'held').length > 0 ? '>0' : '0'}, sold out ${state.availableCount === 0}`);
 
   // What the API shows agrees with the database.
-  const view = await server.gql(`query($id: ID!) { event(id: $id) { availableCount seatMap { version availableCount availability } } }`, { id: event.id });
-  const shown = view.data?.event as { availableCount: number; seatMap: { version: number; availableCount: number; availability: string } } | undefined;
+  const view = await server.gql(`query($id: ID!) { event(id: $id) { status availableCount heldCount seatMap { version availableCount availability } } }`, { id: event.id });
+  const shown = view.data?.event as { status: string; availableCount: number; heldCount: number; seatMap: { version: number; availableCount: number; availability: string } } | undefined;
   const available = state.seats.filter((seat) => seat.status === 'available').map((seat) => seat.ordinal);
   if (!shown) problems.push(`event query failed: ${JSON.stringify(view.errors)}`);
   else {
     const bits = Buffer.from(shown.seatMap.availability, 'base64');
     const bitmap = state.seats.map((seat) => ((bits[Math.floor(seat.ordinal / 8)]! >> (7 - (seat.ordinal % 8))) & 1 ? seat.ordinal : -1)).filter((ordinal) => ordinal >= 0);
     if (shown.availableCount !== available.length) problems.push(`API availableCount ${shown.availableCount}, ${available.length} seats available`);
+    const held = state.seats.filter((seat) => seat.status === 'held').length;
+    if (shown.heldCount !== held) problems.push(`API heldCount ${shown.heldCount}, ${held} seats held`);
+    const soldOut = state.bookedCount === state.capacity;
+    if ((shown.status === 'SOLD_OUT') !== soldOut) problems.push(`API status ${shown.status} with ${state.bookedCount} of ${state.capacity} seats booked`);
     if (shown.seatMap.availableCount !== available.length || shown.seatMap.version !== state.version) {
       problems.push(`API seat map v${shown.seatMap.version} with ${shown.seatMap.availableCount} available; database v${state.version} with ${available.length}`);
     }

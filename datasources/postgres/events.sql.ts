@@ -20,6 +20,8 @@ export interface DbEvent {
   holdDurationSeconds: number;
   capacity: number;
   availableCount: number;
+  /** Seats in holds, live or lapsed and not yet swept: capacity - available - booked. */
+  heldCount: number;
   seatMapVersion: number;
   priceMin: number | null;
   priceMax: number | null;
@@ -34,7 +36,7 @@ export interface DbEvent {
 const columns = `id, venue_id AS "venueId", venue_name AS "venueName", venue_city AS "venueCity",
   venue_country AS "venueCountry", title, performer, category, starts_at AS "startsAt", on_sale_at AS "onSaleAt",
   status, currency, max_tickets_per_user AS "maxTicketsPerUser", hold_duration_seconds AS "holdDurationSeconds",
-  capacity, available_count AS "availableCount", seat_map_version AS "seatMapVersion", price_min AS "priceMin",
+  capacity, available_count AS "availableCount", held_count AS "heldCount", seat_map_version AS "seatMapVersion", price_min AS "priceMin",
   price_max AS "priceMax", wr_opens_at AS "waitingRoomOpensAt", wr_admissions_per_minute AS "admissionsPerMinute",
   wr_admission_window_seconds AS "admissionWindowSeconds", wr_raffle_commitment AS "raffleCommitment",
   wr_raffle_seed AS "raffleSeed"`;

@@ -33,15 +33,25 @@ export function checkQuantity(quantity: number): void {
   }
 }
 
-/** Why nobody may hold seats of the event now (EVENT_NOT_ON_SALE); undefined while it is on sale. */
+/**
+ * Why nobody may hold seats of the event now (EVENT_NOT_ON_SALE): before `onSaleAt`, from the start, or cancelled;
+ * undefined while the sale runs. Seats that are all taken do not end the sale: held seats come back when their
+ * holds lapse, and a fan refused them is the one a waitlist is for (SEAT_UNAVAILABLE, see `noSeatFree`).
+ */
 export function saleRefusal(ctx: Omit<DbHoldEvent, 'ticketsInUse'>): DomainError | undefined {
   const notOnSale = (why: string) => new DomainError('EVENT_NOT_ON_SALE', `This event is not on sale: ${why}`);
   if (ctx.cancelled) return notOnSale('it was cancelled');
   if (ctx.now < ctx.onSaleAt) return notOnSale(`sales open at ${ctx.onSaleAt.toISOString()}`);
   if (ctx.now >= ctx.startsAt) return notOnSale('it has started');
-  if (ctx.availableCount === 0 && !ctx.lapsedHolds) return notOnSale('it is sold out');
   return undefined;
 }
+
+/** True when no seat of the event is free, not even one of a lapsed hold: a hold is refused without looking at seats. */
+export const noSeatFree = (ctx: Pick<DbHoldEvent, 'availableCount' | 'lapsedHolds'>) => ctx.availableCount === 0 && !ctx.lapsedHolds;
+
+/** SEAT_UNAVAILABLE when every seat is held or booked: the explicit seats asked for, or none for best available. */
+export const noSeatFreeError = (eventId: number, ordinals: readonly number[]) =>
+  seatsUnavailable(eventId, ordinals, 'No seat of this event is free right now: every seat is held or booked (held seats come back if their holds lapse)');
 
 /** NOT_ADMITTED: a gated event's seats need an admission token of the caller's own, for this event, unexpired. */
 export const notAdmitted = (token: string | null | undefined) =>
@@ -54,7 +64,7 @@ export const notAdmitted = (token: string | null | undefined) =>
 
 /**
  * Whether the caller may hold `requested` more seats of this event now. Sales run from `onSaleAt` until the
- * event starts, unless it is cancelled or sold out; a gated event needs an admission from its waiting room
+ * event starts, unless it is cancelled; a gated event needs an admission from its waiting room
  * (`admitted`: the caller's token was checked); a caller's live holds plus pending and confirmed bookings never
  * exceed `maxTicketsPerUser`.
  */

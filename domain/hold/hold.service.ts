@@ -17,6 +17,8 @@ import {
   checkSeatsExist,
   holdMessage,
   MAX_LISTED,
+  noSeatFree,
+  noSeatFreeError,
   notAdmitted,
   seatOrdinals,
   seatsUnavailable,
@@ -46,13 +48,20 @@ function checkAdmission({ holdWrites, admissions }: Pick<HoldDeps, 'holdWrites' 
 const KNOWN_TAKEN_MARGIN_MS = 2_000;
 
 /**
- * Checks that `owner` may hold `requested` more seats of the batch's event, and reserves them in the batch's
- * count; NOT_FOUND when there is no such event. Returns how to give the reservation back if the hold fails.
+ * Checks that `owner` may hold `wanted.quantity` more seats of the batch's event, and reserves them in the
+ * batch's count; NOT_FOUND when there is no such event, SEAT_UNAVAILABLE at once when no seat of it is free. Returns how to give the reservation back if the hold fails.
  */
-function reserve(batch: HoldBatch, owner: string, requested: number, admission: { admitted: boolean; token?: string | null }): { event: DbHoldEvent; undo: () => void } {
+function reserve(
+  batch: HoldBatch,
+  owner: string,
+  wanted: { eventId: number; quantity: number; ordinals?: readonly number[] },
+  admission: { admitted: boolean; token?: string | null },
+): { event: DbHoldEvent; undo: () => void } {
   const { event } = batch;
+  const requested = wanted.quantity;
   if (!event) throw new NotFoundError('Event', 'input.eventId');
   checkMayHold(event, event.ticketsInUse[owner] ?? 0, requested, admission);
+  if (noSeatFree(event)) throw noSeatFreeError(wanted.eventId, wanted.ordinals ?? []);
   event.ticketsInUse[owner] = (event.ticketsInUse[owner] ?? 0) + requested;
   return { event, undo: () => void (event.ticketsInUse[owner]! -= requested) };
 }
@@ -97,7 +106,7 @@ export async function holdSeats(
   }
   const work = async (_tx: Queryable, batch: HoldBatch) => {
     if (batch.event) checkSeatsExist(eventId, ordinals, batch.event.capacity, input.seatIds);
-    const { undo } = reserve(batch, owner, ordinals.length, admission);
+    const { undo } = reserve(batch, owner, { eventId, quantity: ordinals.length, ordinals }, admission);
     return claimed(eventId, await batch.claim({ id: randomUUID(), eventId, owner, ordinals }), undo);
   };
   try {
@@ -136,7 +145,7 @@ export async function holdBestAvailable(
   const adjacent = input.adjacent ?? true;
   const admission = { admitted: checkAdmission({ holdWrites, admissions }, owner, eventId, input.admissionToken), token: input.admissionToken };
   return holdWrites.run(eventId, owner, async (_tx, batch) => {
-    const { undo } = reserve(batch, owner, quantity, admission);
+    const { undo } = reserve(batch, owner, { eventId, quantity }, admission);
     try {
       return await batch.choose({ owner, quantity, sectionId, maxPrice: input.maxPrice ?? null, adjacent });
     } catch (error) {

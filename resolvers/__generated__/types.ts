@@ -111,13 +111,18 @@ export type CreateVenueInput = {
   name: Scalars['String']['input'];
 };
 
-/** Live fields (`status`, `availableCount`) may be cached for a second; the rest for as long as its query allows. */
+/** Live fields (`status`, `availableCount`, `heldCount`) may be cached for a second; the rest for as long as its query allows. */
 export type Event = {
   __typename?: 'Event';
   /** Seats AVAILABLE right now (a hold that has just expired counts once it is swept). */
   availableCount: Scalars['Int']['output'];
   capacity: Scalars['Int']['output'];
   category: Scalars['String']['output'];
+  /**
+   * Seats in holds right now, including lapsed ones not yet swept. With `availableCount` 0 and `heldCount` above 0
+   * no seat is free at the moment, but some may come back when holds lapse: "no seats right now — join the waitlist".
+   */
+  heldCount: Scalars['Int']['output'];
   holdDurationSeconds: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   maxTicketsPerUser: Scalars['Int']['output'];
@@ -168,7 +173,7 @@ export type EventStatus =
   | 'ON_SALE'
   /** Before `onSaleAt`. */
   | 'SCHEDULED'
-  /** No seat is available right now; seats may come back when holds expire. */
+  /** Every seat is booked. An event whose seats are all taken but some only held stays ON_SALE (see `heldCount`). */
   | 'SOLD_OUT';
 
 export type Hold = {
@@ -825,6 +830,7 @@ export type EventResolvers<ContextType = Context, ParentType extends ResolversPa
   availableCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   capacity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   category?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  heldCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   holdDurationSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   maxTicketsPerUser?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
