@@ -48,16 +48,15 @@ export function layoutShortcut(): ApolloServerPlugin<Context> {
           const id = plan.id.kind === Kind.STRING ? plan.id.value : plan.id.kind === Kind.VARIABLE ? request.request.variables?.[plan.id.name.value] : undefined;
           if (typeof id !== 'string') return null;
           const { loaders, services } = request.contextValue;
-          let eventId: number;
-          try {
-            eventId = decodeId('evt', id, 'id');
-          } catch {
-            return null; // the resolver says why
-          }
-          const event = await loaders.event.load(eventId);
-          if (!event) return null;
+          // A malformed or unknown id, or a read that fails: the execution answers, with the resolver's error
+          // (masked and logged if it is ours), as for any other query.
+          const found = await (async () => {
+            const event = await loaders.event.load(decodeId('evt', id, 'id'));
+            return event && { event, layout: await services.seatMaps.layout(event.id, event.currency) };
+          })().catch(() => null);
+          if (!found) return null;
+          const { event, layout } = found;
           request.contextValue.listedSeats = chargeListedSeats(request.contextValue.listedSeats, event.capacity);
-          const layout = await services.seatMaps.layout(event.id, event.currency);
           request.overallCachePolicy.restrict(shortcut!.policy);
           const seatMap = { [plan.sectionsKey]: projected(plan, layout) };
           return {

@@ -81,6 +81,22 @@ describe.each(modes)('the layout shortcut (%s)', (mode) => {
     expect(codes(await server.gql(query, { id: 7 }))).toEqual(codes(await server.gql(`query($id: ID!) { event(id: $id) { title } }`, { id: 7 })));
   });
 
+  it('leaves a failed layout read to the execution, which masks it for the client', async () => {
+    const seatMaps = server.app.services.seatMaps;
+    const layoutOf = seatMaps.layout;
+    seatMaps.layout = async () => {
+      throw new Error('the layout store is down');
+    };
+    try {
+      const { response } = await layout(SEATS);
+      expect(codes(response)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(response.errors![0]!.message).not.toContain('layout store');
+      expect([response.status, response.data]).toEqual([200, { event: null }]);
+    } finally {
+      seatMaps.layout = layoutOf;
+    }
+  });
+
   it('is still a layout after a seat changes: the statuses come from an execution', async () => {
     const before = await layout(SEATS);
     const seatId = event.seatId(0);
