@@ -10,6 +10,7 @@ import {
   type FieldNode,
   type GraphQLField,
   type GraphQLLeafType,
+  type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -28,7 +29,7 @@ import type { Context } from './context.js';
  * query this plugin answers before execution with a projection of those objects onto the selection, each leaf
  * serialized by its schema type as graphql-js would, so the answer is the same; anything it does not recognise runs
  * as usual. It recognises a query of one `event` with its `id`, one `seatMap` below it, `sections`
- * below that, and then only fixed fields: those without a cache hint of their own (a live field has `maxAge: 1`),
+ * below that, and then only fixed fields: those without a max-age of their own or of their type (a live field has `maxAge: 1`),
  * which are plain properties of the layout objects, with aliases and `__typename` but no fragments, directives or
  * arguments. The response's cache policy is then the `event` field's hint, as the cache-control plugin would
  * compute for fields that all inherit it. The gate has already judged and charged the request (didResolveOperation
@@ -97,6 +98,9 @@ function createShortcut(schema: GraphQLSchema): Shortcut | undefined {
   const seatMapField = eventField && (getNamedType(eventField.type) as GraphQLObjectType).getFields?.().seatMap;
   const sectionsField = seatMapField && (getNamedType(seatMapField.type) as GraphQLObjectType).getFields?.().sections;
   const hint = (field: GraphQLField<unknown, unknown>) => (cacheControl && field.astNode ? getDirectiveValues(cacheControl, field.astNode) : undefined);
+  /** A type's own max-age (one that does not inherit its parent's) would make the policy its own too. */
+  const typeMaxAge = (type: GraphQLNamedType) =>
+    cacheControl && type.astNode ? getDirectiveValues(cacheControl, type.astNode)?.maxAge !== undefined : false;
   const policy = eventField && hint(eventField);
   if (!eventField || !seatMapField || !sectionsField || typeof policy?.maxAge !== 'number') return undefined;
 
@@ -115,8 +119,8 @@ function createShortcut(schema: GraphQLSchema): Shortcut | undefined {
         continue;
       }
       const field = type.getFields()[only.name.value];
-      if (!field || hint(field)) return undefined;
-      const named = getNamedType(field.type);
+      const named = field && getNamedType(field.type);
+      if (!field || !named || hint(field) || typeMaxAge(named)) return undefined;
       if (isLeafType(named)) {
         if (only.selectionSet) return undefined;
         plan.push({ key, name: field.name, leaf: named });
