@@ -81,7 +81,8 @@ export function createRateLimits(config: Config, redis: Redis | undefined, prefi
     const keyPrefix = `${prefix}rl:${budget}:${scope}:${points}`;
     let found = limiters.get(keyPrefix);
     if (!found) {
-      const options = { keyPrefix, points, duration: WINDOW_SECONDS };
+      // A spent budget is refused in memory until its window ends: a flood past it costs no Redis round trips.
+      const options = { keyPrefix, points, duration: WINDOW_SECONDS, inMemoryBlockOnConsumed: points + 1, inMemoryBlockDuration: 0 };
       found = redis
         ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) })
         : new RateLimiterMemory(options);

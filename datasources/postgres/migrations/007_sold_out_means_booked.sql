@@ -2,6 +2,9 @@
 -- inventory also counts booked seats, the trigger of 003 keeps that count with the available one, and an event
 -- reads SOLD_OUT only when every seat is booked. Held = capacity - available - booked, a column of event_rows.
 
+-- No seat changes between the backfill and the new trigger (an older instance's booking would be lost from the count).
+LOCK TABLE seats, event_inventory IN SHARE ROW EXCLUSIVE MODE;
+
 ALTER TABLE event_inventory ADD COLUMN booked_count integer NOT NULL DEFAULT 0 CHECK (booked_count >= 0);
 
 UPDATE event_inventory i
