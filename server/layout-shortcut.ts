@@ -1,4 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { LRUCache } from 'lru-cache';
 import {
   getDirectiveValues,
   getNamedType,
@@ -83,6 +84,8 @@ interface Plan {
   seatMapKey: string;
   sectionsKey: string;
   section: Step[];
+  /** `section` as a string: the same selection however it was written. */
+  shape: string;
 }
 
 interface Shortcut {
@@ -155,7 +158,8 @@ function createShortcut(schema: GraphQLSchema): Shortcut | undefined {
     const section = sections && steps(sections.selectionSet, getNamedType(sectionsField!.type) as GraphQLObjectType);
     if (!section) return undefined;
     const key = (node: FieldNode) => node.alias?.value ?? node.name.value;
-    return { id: id.value, eventKey: key(event), seatMapKey: key(seatMap), sectionsKey: key(sections), section };
+    const shape = JSON.stringify(section, (name, value) => (name === 'leaf' ? (value as GraphQLLeafType).name : value));
+    return { id: id.value, eventKey: key(event), seatMapKey: key(seatMap), sectionsKey: key(sections), section, shape };
   }
 }
 
@@ -172,15 +176,18 @@ function onlyField(set: SelectionSetNode | undefined, name: string, args: number
 }
 
 /**
- * The sections of `layout` as `plan` selects them, built once per layout and document: both are immutable, and
- * weakly held, so the projection lives as long as the layout cache and Apollo's document cache keep them.
+ * The sections of `layout` as `plan` selects them, built once per event and selection (the layout never changes).
+ * Keyed by the selection's canonical form, so documents differing only in their text share one copy, and bounded
+ * by seats like the layout cache: a flood of distinct aliases cannot keep copies of a stadium without end.
  */
-const projections = new WeakMap<Plan, WeakMap<SeatMapLayout, unknown[]>>();
+const projections = new LRUCache<string, unknown[]>({
+  maxSize: 1_000_000,
+  sizeCalculation: (_sections, key) => Math.max(1, Number(key.slice(0, key.indexOf('|')))),
+});
 function projected(plan: Plan, layout: SeatMapLayout): unknown[] {
-  let byLayout = projections.get(plan);
-  if (!byLayout) projections.set(plan, (byLayout = new WeakMap()));
-  let sections = byLayout.get(layout);
-  if (!sections) byLayout.set(layout, (sections = layout.sections.map((section) => project(section, plan.section))));
+  const key = `${layout.seatCount}|${layout.eventId}|${plan.shape}`;
+  let sections = projections.get(key);
+  if (!sections) projections.set(key, (sections = layout.sections.map((section) => project(section, plan.section))));
   return sections;
 }
 
