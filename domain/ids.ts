@@ -33,9 +33,9 @@ export function decodeSeatId(value: string, field: string): { eventId: number; o
 }
 
 /** Kinds of IDs that wrap a UUID: holds, bookings and queue tickets, whose number should say nothing about sales. */
-export type UuidKind = 'hold' | 'bkg' | 'qt';
+export type UuidKind = 'hold' | 'bkg' | 'qt' | 'wl';
 
-const uuidPattern = /^(hold|bkg|qt)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const uuidPattern = /^(hold|bkg|qt|wl)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** The public ID of a hold or booking. */
 export const encodeUuidId = (kind: UuidKind, uuid: string): string => `${kind}_${uuid}`;

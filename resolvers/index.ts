@@ -9,6 +9,7 @@ import { DateTime } from './scalars.js';
 import { seatMapResolvers } from './seat-map.js';
 import { subscriptionResolvers } from './subscription.js';
 import { waitingRoomResolvers } from './waiting-room.js';
+import { waitlistResolvers } from './waitlist.js';
 
 const schemaDir = fileURLToPath(new URL('../schema/', import.meta.url));
 
@@ -20,5 +21,5 @@ export const typeDefs = readdirSync(schemaDir)
 
 /** The executable schema: SDL plus resolvers, shared by HTTP and WebSocket. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, gatewayResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers, waitingRoomResolvers] });
+  return makeExecutableSchema({ typeDefs, resolvers: [{ DateTime }, eventResolvers, gatewayResolvers, seatMapResolvers, holdResolvers, subscriptionResolvers, waitingRoomResolvers, waitlistResolvers] });
 }

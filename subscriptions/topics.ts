@@ -38,6 +38,12 @@ export interface QueueTicketChanged {
   state: string;
 }
 
+/** A waitlist entry changed (offered, skipped, accepted, expired, left): its owner's watchers read it afresh. */
+export interface WaitlistEntryChanged {
+  entryId: string;
+  state: string;
+}
+
 /**
  * "Now serving": one message per event per admission tick, the same for everyone waiting, from which each
  * watcher's position follows (`number - served`; see domain/waiting-room/line.ts). Published straight to
@@ -56,4 +62,5 @@ export const topics = {
   booking: (bookingId: string) => `booking.${bookingId}`,
   queueServing: (eventId: number) => `queue.${eventId}`,
   queueTicket: (eventId: number, owner: string) => `queueTicket.${eventId}.${owner}`,
+  waitlist: (eventId: number, owner: string) => `waitlist.${eventId}.${owner}`,
 };

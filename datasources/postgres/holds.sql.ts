@@ -232,21 +232,27 @@ export async function endHold(tx: Queryable, id: string, status: 'RELEASED' | 'E
 }
 
 /**
- * Expires up to `limit` active holds whose time has passed, frees their seats, and returns them. Holds another
- * instance is sweeping (or someone is paying for) are skipped, so any number of sweepers can run at once.
+ * Locks up to `limit` active holds whose time has passed, oldest first. Holds another instance is sweeping (or
+ * someone is paying for) are skipped, so any number of sweepers can run at once.
  */
-export async function expireDueHolds(tx: Queryable, limit: number): Promise<DbHold[]> {
+export async function lockDueHolds(tx: Queryable, limit: number): Promise<DbHold[]> {
   const { rows } = await tx.query<DbHold>(
-    `WITH due AS (
-       SELECT id AS due_id FROM holds WHERE status = 'ACTIVE' AND expires_at <= now()
-        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
-     ), freed AS (
-       UPDATE seats s SET status = 'available', hold_id = NULL, held_until = NULL
-         FROM due WHERE s.hold_id = due.due_id AND s.status = 'held'
-     )
-     UPDATE holds SET status = 'EXPIRED', ended_at = now() FROM due WHERE id = due.due_id
-     RETURNING ${holdColumns}`,
+    `SELECT ${holdColumns} FROM holds WHERE status = 'ACTIVE' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
+  );
+  return rows;
+}
+
+/** Marks these locked, due holds EXPIRED and frees those of their seats they still hold; returns them. */
+export async function expireHolds(tx: Queryable, ids: readonly string[]): Promise<DbHold[]> {
+  const { rows } = await tx.query<DbHold>(
+    `WITH freed AS (
+       UPDATE seats s SET status = 'available', hold_id = NULL, held_until = NULL
+        WHERE s.hold_id = ANY($1::uuid[]) AND s.status = 'held'
+     )
+     UPDATE holds SET status = 'EXPIRED', ended_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE'
+     RETURNING ${holdColumns}`,
+    [ids],
   );
   return rows;
 }

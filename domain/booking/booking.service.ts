@@ -18,9 +18,13 @@ import {
 import { isPgError, PgError } from '../../datasources/postgres/errors.js';
 import { convertHold, extendHold, findHold, restoreHoldExpiry } from '../../datasources/postgres/holds.sql.js';
 import { insertOutbox, type OutboxMessage } from '../../datasources/postgres/outbox.sql.js';
+import { endOffers } from '../../datasources/postgres/waitlist.sql.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
 import { DomainError, NotFoundError } from '../errors.js';
 import { checkHoldActive, holdMessage, MAX_LISTED } from '../hold/hold.rules.js';
+import { learnFreed } from '../hold/hold.service.js';
+import { freeWithOffers } from '../waitlist/offers.js';
+import { entryMessage } from '../waitlist/waitlist.rules.js';
 import { decodeId, decodeUuidId } from '../ids.js';
 import {
   assertTransition,
@@ -185,7 +189,9 @@ async function applyOutcome(tx: Queryable, booking: DbBooking, outcome: ChargeOu
     // is then held only until the commit. If the hold lost a seat, everything since the savepoint is undone.
     await tx.query('SAVEPOINT convert_hold');
     const confirmed = await change({ status: 'CONFIRMED', chargeStatus: 'captured', chargeId: outcome.chargeId });
-    await insertOutbox(tx, [...messages, holdMessage({ id: booking.holdId, status: 'CONVERTED' })]);
+    // Booking a waitlist offer accepts it.
+    const accepted = await endOffers(tx, [booking.holdId], 'ACCEPTED');
+    await insertOutbox(tx, [...messages, holdMessage({ id: booking.holdId, status: 'CONVERTED' }), ...accepted.map(entryMessage)]);
     if ((await convertHold(tx, booking.holdId, booking.id)) === booking.ordinals.length) return confirmed;
     await tx.query('ROLLBACK TO SAVEPOINT convert_hold');
     messages.length = 0;
@@ -217,13 +223,14 @@ export async function retryDueRefunds(deps: BookingDeps, olderThanSeconds: numbe
 }
 
 /**
- * Cancels a confirmed booking (its owner, or an admin): REFUNDED, its seats free at once, the money returned.
+ * Cancels a confirmed booking (its owner, or an admin): REFUNDED, its seats free at once (and offered to the
+ * waitlist in the same transaction), the money returned.
  * Cancelling a refunded or failed booking returns it unchanged; a booking still waiting for its payment cannot
  * be cancelled yet.
  */
 export async function cancelBooking(deps: BookingDeps, caller: Caller, id: string): Promise<DbBooking> {
   const bookingId = decodeUuidId('bkg', id, 'id');
-  const booking = await deps.db.transaction(async (tx) => {
+  const { booking, offers } = await deps.db.transaction(async (tx) => {
     const found = await findBooking(tx, bookingId);
     if (!found || !mayAct(caller, found.owner)) throw new NotFoundError('Booking', 'id');
     await findHold(tx, found.holdId, true);
@@ -231,14 +238,14 @@ export async function cancelBooking(deps: BookingDeps, caller: Caller, id: strin
     if (current.status === 'PENDING_PAYMENT') {
       throw new DomainError('BAD_USER_INPUT', 'id: this booking is waiting for its payment; cancel it once it is confirmed', { field: 'id' });
     }
-    if (current.status !== 'CONFIRMED') return current;
+    if (current.status !== 'CONFIRMED') return { booking: current, offers: [] };
     assertTransition(current.status, 'REFUNDED');
     const refunded = await updateBooking(tx, bookingId, { status: 'REFUNDED', refundStatus: 'due' });
-    await freeBookedSeats(tx, bookingId);
-    await insertOutbox(tx, [bookingMessage(refunded)]);
-    return refunded;
+    const { holds, messages } = await freeWithOffers(tx, [current], () => freeBookedSeats(tx, bookingId));
+    await insertOutbox(tx, [bookingMessage(refunded), ...messages]);
+    return { booking: refunded, offers: holds };
   });
-  if (booking.status === 'REFUNDED') deps.seatMaps.learnTaken(booking.eventId, booking.ordinals, 0);
+  if (booking.status === 'REFUNDED') learnFreed(deps.seatMaps, booking, offers);
   if (booking.refundStatus === 'due') await refund(deps, booking);
   return booking;
 }

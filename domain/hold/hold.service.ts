@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../../datasources/db.js';
 import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
-import { endHold, expireDueHolds, findHold, findHoldsOfOwner, type ClaimResult, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
+import { endHold, expireHolds, findHold, findHoldsOfOwner, lockDueHolds, type ClaimResult, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
+import { endOffers } from '../../datasources/postgres/waitlist.sql.js';
 import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
 import { bookingMessage } from '../booking/booking.rules.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
@@ -9,6 +10,8 @@ import { BadUserInputError, DomainError, NotFoundError } from '../errors.js';
 import { decodeId, decodeUuidId } from '../ids.js';
 import type { SeatMapCache } from '../seat-map/seat-map.service.js';
 import type { AdmissionTokens } from '../waiting-room/admission-token.js';
+import { freeWithOffers } from '../waitlist/offers.js';
+import { entryMessage } from '../waitlist/waitlist.rules.js';
 import type { HoldBatch, HoldWriter } from './hold-writer.js';
 import {
   checkHoldActive,
@@ -167,8 +170,9 @@ export async function holdsOfCaller(db: Database, caller: Caller, eventId: strin
 }
 
 /**
- * Releases an active hold (its owner, or an admin): its seats are free at once. HOLD_NOT_ACTIVE while it is being
- * paid for, or once released, expired or converted.
+ * Releases an active hold (its owner, or an admin): its seats are free at once, and offered to the waitlist in
+ * the same transaction. Releasing a waitlist offer declines it: its entry is LEFT. HOLD_NOT_ACTIVE while it is
+ * being paid for, or once released, expired or converted.
  */
 export async function releaseHold(
   { db, seatMaps }: { db: Database; seatMaps: Pick<SeatMapCache, 'learnTaken'> },
@@ -176,34 +180,50 @@ export async function releaseHold(
   id: string,
 ): Promise<DbHold> {
   const holdId = decodeUuidId('hold', id, 'id');
-  const released = await db.transaction(async (tx) => {
+  const { released, offers } = await db.transaction(async (tx) => {
     const hold = await findHold(tx, holdId, true);
     if (!hold || !mayAct(caller, hold.owner)) throw new NotFoundError('Hold', 'id');
-    checkHoldActive(hold);
-    if (await findLiveBookingOfHold(tx, holdId)) {
-      throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is being paid for; it cannot be released now', { status: 'ACTIVE' });
-    }
-    const released = (await endHold(tx, holdId, 'RELEASED'))!;
-    await insertOutbox(tx, [holdMessage(released)]);
-    return released;
+    return releaseLockedHold(tx, hold);
   });
-  // Free here at once; other instances hear of it from the delta.
-  seatMaps.learnTaken(released.eventId, released.ordinals, 0);
+  learnFreed(seatMaps, released, offers);
   return released;
+}
+
+/** Releases a hold locked by this transaction (see releaseHold); returns it and the holds its seats were offered as. */
+export async function releaseLockedHold(tx: Queryable, hold: DbHold): Promise<{ released: DbHold; offers: DbHold[] }> {
+  checkHoldActive(hold);
+  if (await findLiveBookingOfHold(tx, hold.id)) {
+    throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is being paid for; it cannot be released now', { status: 'ACTIVE' });
+  }
+  const { value, holds, messages } = await freeWithOffers(tx, [hold], () => endHold(tx, hold.id, 'RELEASED'));
+  const declined = await endOffers(tx, [hold.id], 'LEFT');
+  await insertOutbox(tx, [holdMessage(value!), ...declined.map(entryMessage), ...messages]);
+  return { released: value!, offers: holds };
+}
+
+/** Tells this instance's seat-map cache at once what a commit freed and what of it was offered to the waitlist. */
+export function learnFreed(seatMaps: Pick<SeatMapCache, 'learnTaken'>, freed: { eventId: number; ordinals: number[] }, offers: readonly DbHold[]): void {
+  // Other instances hear of it from the delta.
+  seatMaps.learnTaken(freed.eventId, freed.ordinals, 0);
+  for (const offer of offers) seatMaps.learnTaken(offer.eventId, offer.ordinals, offer.expiresAt.getTime());
 }
 
 /**
  * What happens when a hold expires: its seats are already free to others (implicit expiry), and the sweep makes
- * it official. Up to `batchSize` due holds are marked EXPIRED, their seats freed, any booking still waiting for
- * its payment FAILED (a capture arriving later is refunded), and their watchers told. Holds another sweeper has
- * locked are skipped, so any number of instances may sweep at once. Returns how many holds expired.
+ * it official. Up to `batchSize` due holds are marked EXPIRED, their seats freed and offered to the waitlist,
+ * any booking still waiting for its payment FAILED (a capture arriving later is refunded), a waitlist offer among
+ * them EXPIRED (its seats go on to the next entry), and their watchers told. Holds another sweeper has locked
+ * are skipped, so any number of instances may sweep at once. Returns how many holds expired.
  */
 export async function sweepExpiredHolds(db: Database, batchSize: number): Promise<number> {
   return db.transaction(async (tx) => {
-    const expired = await expireDueHolds(tx, batchSize);
-    if (!expired.length) return 0;
-    const failed = await failPendingBookingsOfHolds(tx, expired.map((hold) => hold.id));
-    await insertOutbox(tx, [...expired.map(holdMessage), ...failed.map(bookingMessage)]);
+    const due = await lockDueHolds(tx, batchSize);
+    if (!due.length) return 0;
+    const { value: expired, messages } = await freeWithOffers(tx, due, () => expireHolds(tx, due.map((hold) => hold.id)));
+    const ids = expired.map((hold) => hold.id);
+    const failed = await failPendingBookingsOfHolds(tx, ids);
+    const lapsed = await endOffers(tx, ids, 'EXPIRED');
+    await insertOutbox(tx, [...expired.map(holdMessage), ...failed.map(bookingMessage), ...lapsed.map(entryMessage), ...messages]);
     return expired.length;
   });
 }

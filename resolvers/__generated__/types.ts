@@ -6,6 +6,7 @@ import type { EventPage } from '../../domain/event/event.service.js';
 import type { ViewerParent, SeatMapParent, SectionParent, RowParent } from '../mappers.js';
 import type { DbHold } from '../../datasources/postgres/holds.sql.js';
 import type { DbBooking } from '../../datasources/postgres/bookings.sql.js';
+import type { WaitlistEntryView } from '../../domain/waitlist/waitlist.service.js';
 import type { QueueTicketView } from '../../domain/waiting-room/waiting-room.service.js';
 import type { ApiKeyView } from '../../domain/api-key/api-key.service.js';
 import type { SeatMapChange } from '../../subscriptions/seat-map-feed.js';
@@ -220,6 +221,18 @@ export type HoldStatus =
   /** Released by its owner. */
   | 'RELEASED';
 
+export type JoinWaitlistInput = {
+  /** Required on a gated event: the token the event's waiting room issued to the caller. */
+  admissionToken?: InputMaybe<Scalars['String']['input']>;
+  eventId: Scalars['ID']['input'];
+  /** 1 to the event's `maxTicketsPerUser`; 1 for a seat. */
+  quantity: Scalars['Int']['input'];
+  /** This seat only. */
+  seatId?: InputMaybe<Scalars['ID']['input']>;
+  /** Any seats of this section. */
+  sectionId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 /** An amount of money in minor units (cents) of an ISO 4217 currency. */
 export type Money = {
   __typename?: 'Money';
@@ -259,8 +272,22 @@ export type Mutation = {
    * required when the server has a challenge verifier (`WaitingRoom.challengeRequired`).
    */
   joinWaitingRoom: QueueTicket;
+  /**
+   * Waits for seats that are taken now: one seat (`seatId`, quantity 1), `quantity` seats of a section
+   * (`sectionId`), or `quantity` seats anywhere (neither). When such seats come free (a release, an expiry, a
+   * refund) they are offered to the longest-waiting entry they fit, as a hold of its own for the event's hold
+   * duration (`offer`), side by side in one row when they can be. Joining twice for the same target returns the
+   * entry you have. BAD_USER_INPUT while the seats are free (hold them instead); EVENT_NOT_ON_SALE when the sale is
+   * not running; LIMIT_EXCEEDED beyond `maxTicketsPerUser`; on a gated event, NOT_ADMITTED without your admission.
+   */
+  joinWaitlist: WaitlistEntry;
   /** Gives up the caller's place (or an unused admission): the ticket turns LEFT. NOT_FOUND when there is none. */
   leaveWaitingRoom: QueueTicket;
+  /**
+   * Leaves the waitlist. An entry that was offered seats declines them: they go to the next entry at once.
+   * NOT_FOUND for an entry that is not yours; BAD_USER_INPUT for one that has already ended.
+   */
+  leaveWaitlist: WaitlistEntry;
   /**
    * Admin only. The documents the key may run, all or none: each is validated against the schema. `documents`
    * are document texts; `manifest` is the JSON text of a manifest as clients produce it: GraphQL Code Generator's
@@ -319,8 +346,18 @@ export type MutationJoinWaitingRoomArgs = {
 };
 
 
+export type MutationJoinWaitlistArgs = {
+  input: JoinWaitlistInput;
+};
+
+
 export type MutationLeaveWaitingRoomArgs = {
   eventId: Scalars['ID']['input'];
+};
+
+
+export type MutationLeaveWaitlistArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -548,6 +585,11 @@ export type Subscription = {
    * whose `fromVersion` is not the last `version` you applied + 1 means you missed a change: refetch `seatMap`.
    */
   seatMapChanged: SeatMapDelta;
+  /**
+   * The caller's own entries of the event: each live one at once, then every change — OFFERED (with `offer`),
+   * passed over (`skipReason`), ACCEPTED, EXPIRED, LEFT. An offer turns EXPIRED at its hold's expiry.
+   */
+  waitlistEntryUpdated: WaitlistEntry;
 };
 
 
@@ -570,6 +612,11 @@ export type SubscriptionSeatMapChangedArgs = {
   eventId: Scalars['ID']['input'];
 };
 
+
+export type SubscriptionWaitlistEntryUpdatedArgs = {
+  eventId: Scalars['ID']['input'];
+};
+
 export type Venue = {
   __typename?: 'Venue';
   city: Scalars['String']['output'];
@@ -588,6 +635,8 @@ export type Viewer = {
   id: Scalars['ID']['output'];
   /** True when the caller's token carries `role: "admin"`. */
   isAdmin: Scalars['Boolean']['output'];
+  /** The caller's waitlist entries, newest first (at most 100), of one event when `eventId` is given. */
+  waitlistEntries: Array<WaitlistEntry>;
 };
 
 
@@ -599,6 +648,12 @@ export type ViewerBookingsArgs = {
 
 /** The caller. Holds, bookings and waitlist entries arrive with the write path. */
 export type ViewerHoldsArgs = {
+  eventId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** The caller. Holds, bookings and waitlist entries arrive with the write path. */
+export type ViewerWaitlistEntriesArgs = {
   eventId?: InputMaybe<Scalars['ID']['input']>;
 };
 
@@ -626,6 +681,44 @@ export type WaitingRoomInput = {
   /** Not after the event's `onSaleAt`. */
   opensAt: Scalars['DateTime']['input'];
 };
+
+export type WaitlistEntry = {
+  __typename?: 'WaitlistEntry';
+  createdAt: Scalars['DateTime']['output'];
+  event: Event;
+  id: Scalars['ID']['output'];
+  /** The hold made for this entry when it was offered seats (kept once the offer ended). */
+  offer?: Maybe<Hold>;
+  /**
+   * While WAITING: 1 + the entries ahead of this one that could take the same seats (1 = next to be offered);
+   * 0 in any other state.
+   */
+  position: Scalars['Int']['output'];
+  quantity: Scalars['Int']['output'];
+  /** The seat waited for; null for a section or the event. */
+  seatId?: Maybe<Scalars['ID']['output']>;
+  /** The section waited for (the seat's, for a seat); null for any seats of the event. */
+  sectionId?: Maybe<Scalars['ID']['output']>;
+  /**
+   * Why the entry was last passed over when its turn came (it kept its place): `LIMIT_EXCEEDED` when the offer
+   * would have taken you past the event's `maxTicketsPerUser`. Null if never.
+   */
+  skipReason?: Maybe<Scalars['String']['output']>;
+  skippedAt?: Maybe<Scalars['DateTime']['output']>;
+  state: WaitlistState;
+};
+
+export type WaitlistState =
+  /** You booked the offer. */
+  | 'ACCEPTED'
+  /** The offer ran out unbooked; the seats went to the next entry. */
+  | 'EXPIRED'
+  /** You left, or released the offer. */
+  | 'LEFT'
+  /** Seats came free and are held for you: book `offer` before it expires. */
+  | 'OFFERED'
+  /** In line; `position` says where. */
+  | 'WAITING';
 
 
 
@@ -722,6 +815,7 @@ export type ResolversTypes = {
   HoldStatus: HoldStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JoinWaitlistInput: JoinWaitlistInput;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -744,6 +838,8 @@ export type ResolversTypes = {
   Viewer: ResolverTypeWrapper<ViewerParent>;
   WaitingRoom: ResolverTypeWrapper<DbEvent>;
   WaitingRoomInput: WaitingRoomInput;
+  WaitlistEntry: ResolverTypeWrapper<WaitlistEntryView>;
+  WaitlistState: WaitlistState;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -766,6 +862,7 @@ export type ResolversParentTypes = {
   HoldSeatsInput: HoldSeatsInput;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JoinWaitlistInput: JoinWaitlistInput;
   Money: Money;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -786,6 +883,7 @@ export type ResolversParentTypes = {
   Viewer: ViewerParent;
   WaitingRoom: DbEvent;
   WaitingRoomInput: WaitingRoomInput;
+  WaitlistEntry: WaitlistEntryView;
 };
 
 export type CacheControlDirectiveArgs = {
@@ -880,7 +978,9 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   holdBestAvailable?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldBestAvailableArgs, 'input'>>;
   holdSeats?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationHoldSeatsArgs, 'input'>>;
   joinWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationJoinWaitingRoomArgs, 'eventId'>>;
+  joinWaitlist?: Resolver<ResolversTypes['WaitlistEntry'], ParentType, ContextType, RequireFields<MutationJoinWaitlistArgs, 'input'>>;
   leaveWaitingRoom?: Resolver<ResolversTypes['QueueTicket'], ParentType, ContextType, RequireFields<MutationLeaveWaitingRoomArgs, 'eventId'>>;
+  leaveWaitlist?: Resolver<ResolversTypes['WaitlistEntry'], ParentType, ContextType, RequireFields<MutationLeaveWaitlistArgs, 'id'>>;
   registerPersistedOperations?: Resolver<Array<ResolversTypes['PersistedOperation']>, ParentType, ContextType, RequireFields<MutationRegisterPersistedOperationsArgs, 'apiKeyId' | 'documents'>>;
   releaseHold?: Resolver<ResolversTypes['Hold'], ParentType, ContextType, RequireFields<MutationReleaseHoldArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
@@ -970,6 +1070,7 @@ export type SubscriptionResolvers<ContextType = Context, ParentType extends Reso
   holdUpdated?: SubscriptionResolver<ResolversTypes['Hold'], "holdUpdated", ParentType, ContextType, RequireFields<SubscriptionHoldUpdatedArgs, 'id'>>;
   queueTicketUpdated?: SubscriptionResolver<ResolversTypes['QueueTicket'], "queueTicketUpdated", ParentType, ContextType, RequireFields<SubscriptionQueueTicketUpdatedArgs, 'eventId'>>;
   seatMapChanged?: SubscriptionResolver<ResolversTypes['SeatMapDelta'], "seatMapChanged", ParentType, ContextType, RequireFields<SubscriptionSeatMapChangedArgs, 'eventId'>>;
+  waitlistEntryUpdated?: SubscriptionResolver<ResolversTypes['WaitlistEntry'], "waitlistEntryUpdated", ParentType, ContextType, RequireFields<SubscriptionWaitlistEntryUpdatedArgs, 'eventId'>>;
 };
 
 export type VenueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Venue'] = ResolversParentTypes['Venue']> = {
@@ -984,6 +1085,7 @@ export type ViewerResolvers<ContextType = Context, ParentType extends ResolversP
   holds?: Resolver<Array<ResolversTypes['Hold']>, ParentType, ContextType, Partial<ViewerHoldsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isAdmin?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  waitlistEntries?: Resolver<Array<ResolversTypes['WaitlistEntry']>, ParentType, ContextType, Partial<ViewerWaitlistEntriesArgs>>;
 };
 
 export type WaitingRoomResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WaitingRoom'] = ResolversParentTypes['WaitingRoom']> = {
@@ -993,6 +1095,20 @@ export type WaitingRoomResolvers<ContextType = Context, ParentType extends Resol
   opensAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   raffleCommitment?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   raffleSeed?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type WaitlistEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WaitlistEntry'] = ResolversParentTypes['WaitlistEntry']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  offer?: Resolver<Maybe<ResolversTypes['Hold']>, ParentType, ContextType>;
+  position?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seatId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  sectionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  skipReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  skippedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['WaitlistState'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {
@@ -1021,6 +1137,7 @@ export type Resolvers<ContextType = Context> = {
   Venue?: VenueResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
   WaitingRoom?: WaitingRoomResolvers<ContextType>;
+  WaitlistEntry?: WaitlistEntryResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = Context> = {

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../../datasources/db.js';
+import { claimLockedSeats, lockHoldEvent, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
+import type { OutboxMessage } from '../../datasources/postgres/outbox.sql.js';
+import { lockEntriesWaitingFor, lockOfferPool, recordOffers, type DbWaitlistEntry } from '../../datasources/postgres/waitlist.sql.js';
+import { saleRefusal } from '../hold/hold.rules.js';
+import { decideOffers, entryMessage } from './waitlist.rules.js';
+
+/** Seats of an event that a transaction is about to free. */
+export interface Freeing {
+  eventId: number;
+  ordinals: readonly number[];
+}
+
+/** What the offers made: the holds (to learn as taken) and the notices for the outbox. */
+export interface Offered {
+  holds: DbHold[];
+  messages: OutboxMessage[];
+}
+
+/** How many waiting entries, in join order, one freeing looks at per event. */
+const ENTRIES_PER_FREEING = 50;
+/** How many free seats of the freed seats' sections an offer may choose from, best first. */
+const POOL_SIZE = 500;
+
+interface Plan {
+  eventId: number;
+  ordinals: number[];
+  entries: DbWaitlistEntry[];
+  event: DbHoldEvent | null;
+}
+
+/**
+ * Frees seats (`free`, in `tx`) and offers them, in the same transaction, to the waitlist entries that match
+ * them in join order (decideOffers): no third party can take them in between. Each offer is a hold of the
+ * entry's owner for the event's hold duration, and the entry turns OFFERED.
+ *
+ * Lock order, the same on every path, so that nothing deadlocks: the entries and their owners' tickets
+ * (as holds lock them) are locked before the seats are freed; the seat writes (and with them the event's
+ * inventory row) come after. A transaction freeing seats of an event therefore waits for another one's offers to
+ * commit, and offers follow one another in strict order. Nothing is offered once the sale is over.
+ */
+export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing[], free: () => Promise<T>): Promise<{ value: T } & Offered> {
+  const byEvent = new Map<number, number[]>();
+  for (const { eventId, ordinals } of freeing) byEvent.set(eventId, [...(byEvent.get(eventId) ?? []), ...ordinals]);
+  const plans: Plan[] = [];
+  for (const [eventId, ordinals] of [...byEvent].sort(([a], [b]) => a - b)) {
+    const entries = await lockEntriesWaitingFor(tx, eventId, ordinals, ENTRIES_PER_FREEING);
+    if (entries.length) plans.push({ eventId, ordinals, entries, event: await lockHoldEvent(tx, eventId, entries.map((entry) => entry.owner)) });
+  }
+  const value = await free();
+  const offered: Offered = { holds: [], messages: [] };
+  for (const plan of plans) {
+    if (!plan.event || saleRefusal(plan.event)) continue;
+    const made = await offer(tx, plan, plan.event);
+    offered.holds.push(...made.holds);
+    offered.messages.push(...made.messages);
+  }
+  return { value, ...offered };
+}
+
+async function offer(tx: Queryable, plan: Plan, event: DbHoldEvent): Promise<Offered> {
+  const pool = await lockOfferPool(tx, plan.eventId, plan.ordinals, POOL_SIZE);
+  const decision = decideOffers(plan.entries, pool, event);
+  const offers = decision.offers.map((o) => ({ ...o, holdId: randomUUID() }));
+  const holds = offers.length
+    ? await claimLockedSeats(tx, plan.eventId, event.holdDurationSeconds, offers.map((o) => ({ id: o.holdId, eventId: plan.eventId, owner: o.entry.owner, ordinals: o.ordinals })))
+    : [];
+  await recordOffers(tx, offers.map((o) => ({ entryId: o.entry.id, holdId: o.holdId })), decision.skipped.map((s) => ({ entryId: s.entry.id, reason: s.reason })));
+  const messages = [
+    ...offers.map((o) => entryMessage({ ...o.entry, state: 'OFFERED' })),
+    ...decision.skipped.map((s) => entryMessage(s.entry)),
+  ];
+  return { holds, messages };
+}
