@@ -83,7 +83,8 @@ export async function findPositions(db: Queryable, ids: readonly string[]): Prom
 }
 
 // The entries that seats of these ordinals can serve, in join order: the seat's own entries, its section's and
-// the event's. Locked, so that two transactions freeing seats of one event offer them one after the other.
+// the event's, leaving out those asking for more seats than could be free once these are. Locked, so that two
+// transactions freeing seats that could serve one entry offer them one after the other.
 const waitingFor: Statement = {
   name: 'waitlist_waiting_for',
   text: `SELECT ${columns} FROM ${from}
@@ -91,6 +92,7 @@ const waitingFor: Statement = {
         AND (w.seat_ordinal = ANY($2::int[])
              OR (w.seat_ordinal IS NULL AND (w.section_id IS NULL OR w.section_id IN (
                    SELECT s.section_id FROM seats s WHERE s.event_id = $1 AND s.ordinal = ANY($2::int[])))))
+        AND w.quantity <= cardinality($2::int[]) + (SELECT i.available_count FROM event_inventory i WHERE i.event_id = $1)
       ORDER BY w.seq LIMIT $3 FOR UPDATE OF w`,
 };
 
@@ -115,17 +117,18 @@ const offerPool: Statement = {
             c.seats_per_row AS "seatsPerRow"
        FROM seats s JOIN sections c ON c.id = s.section_id
       WHERE s.event_id = $1 AND s.status = 'available'
-        AND s.section_id IN (SELECT f.section_id FROM seats f WHERE f.event_id = $1 AND f.ordinal = ANY($2::int[]))
+        AND ($4 OR s.section_id IN (SELECT f.section_id FROM seats f WHERE f.event_id = $1 AND f.ordinal = ANY($2::int[])))
       ORDER BY s.rank LIMIT $3
       FOR UPDATE OF s SKIP LOCKED`,
 };
 
 /**
- * The free seats (best first, at most `limit`) of the sections that seats among `ordinals` are in, locked:
- * what may be offered once those seats are freed. Seats another transaction is claiming are skipped.
+ * The free seats (best first, at most `limit`) that may be offered once the seats of `ordinals` are freed,
+ * locked: those of the sections they are in, or of the whole event when `anywhere` (an entry waits for any seat).
+ * Seats another transaction is claiming are skipped.
  */
-export async function lockOfferPool(tx: Queryable, eventId: number, ordinals: readonly number[], limit: number): Promise<DbOfferSeat[]> {
-  return (await tx.query<DbOfferSeat>(offerPool, [eventId, ordinals, limit])).rows;
+export async function lockOfferPool(tx: Queryable, eventId: number, ordinals: readonly number[], anywhere: boolean, limit: number): Promise<DbOfferSeat[]> {
+  return (await tx.query<DbOfferSeat>(offerPool, [eventId, ordinals, limit, anywhere])).rows;
 }
 
 /** Marks entries OFFERED with their holds, and entries passed over with why; in one statement. */

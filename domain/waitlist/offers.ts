@@ -20,7 +20,7 @@ export interface Offered {
 
 /** How many waiting entries, in join order, one freeing looks at per event. */
 const ENTRIES_PER_FREEING = 50;
-/** How many free seats of the freed seats' sections an offer may choose from, best first. */
+/** How many free seats (of the freed seats' sections, or of the event) offers may choose from, best first. */
 const POOL_SIZE = 500;
 
 interface Plan {
@@ -60,7 +60,8 @@ export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing
 }
 
 async function offer(tx: Queryable, plan: Plan, event: DbHoldEvent): Promise<Offered> {
-  const pool = await lockOfferPool(tx, plan.eventId, plan.ordinals, POOL_SIZE);
+  const anywhere = plan.entries.some((entry) => entry.sectionId === null);
+  const pool = await lockOfferPool(tx, plan.eventId, plan.ordinals, anywhere, POOL_SIZE);
   const decision = decideOffers(plan.entries, pool, event);
   const offers = decision.offers.map((o) => ({ ...o, holdId: randomUUID() }));
   const holds = offers.length
