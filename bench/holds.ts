@@ -24,12 +24,13 @@ import {
   type Stats,
   type Target,
 } from './common.js';
+import { caseWaitlist } from './holds-waitlist.js';
 import { benchTarget, intFromEnv, recreateDatabase, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
-const CASES = ['ceiling', 'a', 'b', 'c', 'd'] as const;
+const CASES = ['ceiling', 'a', 'b', 'c', 'd', 'w'] as const;
 type CaseKey = (typeof CASES)[number];
 
 function casesFromEnv(): CaseKey[] {
@@ -534,6 +535,7 @@ async function main(): Promise<number> {
   console.log('  callers              a fresh user (own HS256 token) for every hold');
   console.log(`  (b)                  2 random seats of the same ${settings.contestedSeats}; all freed by SQL every ${settings.contestedResetMs} ms`);
   console.log(`  (c)                  each event until ${settings.bestAvailableFill * 100}% of its seats are held, then a fresh one`);
+  console.log('  (w)                  releaseHold of one-seat holds covering a fresh event (made by SQL), without and with a waitlist');
   console.log(
     `  ceiling              BEGIN; SELECT … FOR UPDATE NOWAIT; UPDATE seats; INSERT INTO holds; COMMIT (named statements), ` +
       `a pg.Pool of ${settings.sqlPoolSize} in this process`,
@@ -568,7 +570,7 @@ async function main(): Promise<number> {
     await createBenchEvent('probe');
     console.log(`one ${seatsPerEvent}-seat event takes ${(performance.now() - started).toFixed(0)} ms to create`);
 
-    const runners: Record<CaseKey, () => Promise<CaseResult>> = {
+    const runners: Record<Exclude<CaseKey, 'w'>, () => Promise<CaseResult>> = {
       ceiling: caseRawSql,
       a: caseUncontested,
       b: caseContested,
@@ -576,8 +578,22 @@ async function main(): Promise<number> {
       d: caseHoldAndBook,
     };
     const byKey: Partial<Record<CaseKey, CaseResult>> = {};
-    for (const key of settings.cases) byKey[key] = await runners[key]();
-    const results = settings.cases.map((key) => byKey[key]!);
+    let waitlist: [CaseResult, CaseResult] | undefined;
+    for (const key of settings.cases) {
+      if (key !== 'w') byKey[key] = await runners[key]();
+      else {
+        waitlist = await caseWaitlist({
+          sql,
+          createEvent: createBenchEvent,
+          seatsPerEvent,
+          sections: settings.sections,
+          sign: signBenchToken,
+          runCase: (name, op, options) => runCase(name, op, options),
+          timed,
+        });
+      }
+    }
+    const results = [...settings.cases.filter((key) => key !== 'w').map((key) => byKey[key]!), ...(waitlist ?? [])];
     const { ceiling, a: uncontested, b: contested, c: best, d: book } = byKey;
 
     const share = (r: CaseResult) => (ceiling && ceiling.opsPerSecond > 0 ? (100 * r.opsPerSecond) / ceiling.opsPerSecond : NaN);
@@ -623,6 +639,12 @@ async function main(): Promise<number> {
     }
     if (uncontested && ceiling) {
       targets.push({ target: '(a) ops/s >= 50% of the raw-SQL ceiling', value: `${share(uncontested).toFixed(1)}%`, met: share(uncontested) >= 50 });
+    }
+    if (waitlist) {
+      const [plain, waitlisted] = waitlist;
+      const ratio = plain.opsPerSecond > 0 ? (100 * waitlisted.opsPerSecond) / plain.opsPerSecond : 0;
+      targets.push({ target: '(w2) release-and-offer p99 < 100 ms', value: `${s(waitlisted, 'op').p99Ms} ms`, met: s(waitlisted, 'op').p99Ms < 100 });
+      targets.push({ target: '(w2) releases/s >= 70% of (w1), no waitlist', value: `${ratio.toFixed(1)}%`, met: ratio >= 70 });
     }
     printTargets(targets);
 

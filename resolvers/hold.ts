@@ -1,6 +1,7 @@
 import { bookingsOfCaller, cancelBooking, confirmBooking, getBooking } from '../domain/booking/booking.service.js';
 import { holdStatus } from '../domain/hold/hold.rules.js';
-import { getHold, holdBestAvailable, holdSeats, holdsOfCaller, releaseHold } from '../domain/hold/hold.service.js';
+import { releaseHold } from '../domain/hold/hold-release.js';
+import { getHold, holdBestAvailable, holdSeats, holdsOfCaller } from '../domain/hold/hold.service.js';
 import { encodeUuidId } from '../domain/ids.js';
 import { seatsOf } from '../domain/seat-map/seat-map.service.js';
 import type { Context } from '../server/context.js';

@@ -7,6 +7,7 @@ import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
 import { createApiKeys } from '../domain/api-key/api-keys.js';
 import { createEventBatcher } from '../domain/event/event.service.js';
+import { createReleaseWriter } from '../domain/hold/hold-release.js';
 import { createHoldWriter } from '../domain/hold/hold-writer.js';
 import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/seat-map.service.js';
 import { createSchema } from '../resolvers/index.js';
@@ -100,6 +101,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
     eventBatcher: createEventBatcher(db),
     payments,
     holdWrites: createHoldWriter(db),
+    releases: createReleaseWriter(db),
     seatStatuses: createSeatStatusBatcher(db),
     queueLine: openQueueLine(config, options.redisPrefix),
     admissions: createAdmissionTokens(config.jwtSecret),

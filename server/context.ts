@@ -5,6 +5,7 @@ import type { ApiKeys } from '../domain/api-key/api-keys.js';
 import type { Caller } from '../domain/caller.js';
 import { createEventLoader } from '../domain/event/event.service.js';
 import type { PaymentProvider } from '../domain/booking/payment.js';
+import type { ReleaseWriter } from '../domain/hold/hold-release.js';
 import type { HoldWriter } from '../domain/hold/hold-writer.js';
 import type { SeatMapCache, SeatStatusLoader } from '../domain/seat-map/seat-map.service.js';
 import type { AdmissionTokens } from '../domain/waiting-room/admission-token.js';
@@ -30,6 +31,8 @@ export interface Services {
   payments: PaymentProvider;
   /** Commits the holds of one event that arrive together in one transaction (group commit). */
   holdWrites: HoldWriter;
+  /** Commits the releases of one event that arrive together in one transaction, waitlist offers included. */
+  releases: ReleaseWriter;
   /** Batches seat-status lookups across concurrent requests (no cache); see createSeatStatusBatcher. */
   seatStatuses: SeatStatusLoader;
   /** The waiting rooms' lines: Redis at REDIS_URL, in-process otherwise. */

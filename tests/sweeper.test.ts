@@ -1,7 +1,7 @@
 // The hold-expiry sweep on many instances at once: every expired hold is expired exactly once, every seat freed,
 // and the seat-map versions stay consecutive. Real Postgres (in embedded mode there is only one session).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepExpiredHolds } from '../domain/hold/hold.service.js';
+import { sweepExpiredHolds } from '../domain/hold/hold-release.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import type { Database } from '../datasources/db.js';
 import { ok, startTestServer, type TestServer } from './helpers/harness.js';

@@ -116,4 +116,21 @@ describe.each(modes)('waitlist races (%s)', (mode) => {
       expect(free.filter((ordinal) => serves(waiting, ordinal)).length, `entry ${waiting.seq} waits with seats free`).toBeLessThan(waiting.quantity);
     }
   });
+
+  it('the same hold released 20 times at once: one RELEASED, the others HOLD_NOT_ACTIVE, its seat offered once', async () => {
+    const event = await createOnSaleEvent(server, SECTIONS);
+    const run = randomUUID().slice(0, 8);
+    const [owner, fan] = await Promise.all([server.token(`owner-${run}`), server.token(`fan-${run}`)]);
+    const hold = ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(7)] } }, owner)).holdSeats.id as string;
+    ok(await server.gql(JOIN_WAITLIST, { input: { eventId: event.id, quantity: 1, seatId: event.seatId(7) } }, fan));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => server.gql(RELEASE, { id: hold }, owner)));
+    const outcomes = answers.map((a) => a.errors?.[0]?.extensions?.code ?? a.data?.releaseHold.status);
+    expect(outcomes.filter((o) => o === 'RELEASED')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'HOLD_NOT_ACTIVE')).toHaveLength(19);
+    const { rows } = await server.app.services.db.query<{ owner: string; n: number }>(
+      `SELECT owner, count(*)::int AS n FROM holds WHERE event_id = $1 AND status = 'ACTIVE' GROUP BY owner`,
+      [event.eventId],
+    );
+    expect(rows).toEqual([{ owner: `user:fan-${run}`, n: 1 }]);
+  });
 });

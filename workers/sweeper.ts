@@ -1,5 +1,5 @@
 import { retryDueRefunds, type BookingDeps } from '../domain/booking/booking.service.js';
-import { sweepExpiredHolds } from '../domain/hold/hold.service.js';
+import { sweepExpiredHolds } from '../domain/hold/hold-release.js';
 import { startPeriodic, type Periodic } from './periodic.js';
 
 /** Refunds recorded as due for this long are retried by the sweep (a crash or a provider outage). */

@@ -54,6 +54,18 @@ export async function findLiveBookingOfHold(db: Queryable, holdId: string): Prom
   return rows[0] ?? null;
 }
 
+/** Which of these holds are being paid for or booked (a PENDING_PAYMENT or CONFIRMED booking). */
+export async function findHoldsWithLiveBookings(db: Queryable, holdIds: readonly string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ holdId: string }>(
+    {
+      name: 'holds_with_live_bookings',
+      text: `SELECT hold_id AS "holdId" FROM bookings WHERE hold_id = ANY($1::uuid[]) AND status IN ('PENDING_PAYMENT', 'CONFIRMED')`,
+    },
+    [holdIds],
+  );
+  return new Set(rows.map((row) => row.holdId));
+}
+
 /** The bookings of `owner`, newest first, at most `limit`; of one event when `eventId` is given. */
 export async function findBookingsOfOwner(db: Queryable, owner: string, eventId: number | null, limit: number): Promise<DbBooking[]> {
   const { rows } = await db.query<DbBooking>(

@@ -214,21 +214,33 @@ export async function findHoldsOfOwner(db: Queryable, owner: string, eventId: nu
   return rows;
 }
 
-/**
- * Ends an active hold as RELEASED or EXPIRED and frees those of its seats it still holds (a lapsed hold's seats
- * may already belong to another hold). Returns the hold, or null when it was not active.
- */
-export async function endHold(tx: Queryable, id: string, status: 'RELEASED' | 'EXPIRED'): Promise<DbHold | null> {
+/** These holds, locked until the transaction ends, in id order (so that two batches cannot deadlock). */
+export async function lockHolds(tx: Queryable, ids: readonly string[]): Promise<DbHold[]> {
   const { rows } = await tx.query<DbHold>(
-    `WITH freed AS (
-       UPDATE seats SET status = 'available', hold_id = NULL, held_until = NULL
-        WHERE hold_id = $1 AND status = 'held'
-     )
-     UPDATE holds SET status = $2, ended_at = now() WHERE id = $1 AND status = 'ACTIVE'
-     RETURNING ${holdColumns}`,
-    [id, status],
+    { name: 'lock_holds', text: `SELECT ${holdColumns} FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE` },
+    [ids],
   );
-  return rows[0] ?? null;
+  return rows;
+}
+
+/**
+ * Ends active holds as RELEASED and frees those of their seats they still hold (a lapsed hold's seats may
+ * already belong to another hold). Returns the holds that were active.
+ */
+export async function releaseHolds(tx: Queryable, ids: readonly string[]): Promise<DbHold[]> {
+  const { rows } = await tx.query<DbHold>(
+    {
+      name: 'release_holds',
+      text: `WITH freed AS (
+           UPDATE seats SET status = 'available', hold_id = NULL, held_until = NULL
+            WHERE hold_id = ANY($1::uuid[]) AND status = 'held'
+         )
+         UPDATE holds SET status = 'RELEASED', ended_at = now() WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE'
+         RETURNING ${holdColumns}`,
+    },
+    [ids],
+  );
+  return rows;
 }
 
 /**

@@ -111,24 +111,38 @@ export interface DbOfferSeat {
   seatsPerRow: number;
 }
 
+// Index walks only: the free seats within `reach` of each freed seat in its row (for seats side by side), the
+// best `best` free seats of each section in `sectionIds`, and the event's best `best` when `anywhere`.
 const offerPool: Statement = {
   name: 'waitlist_offer_pool',
   text: `SELECT s.ordinal, s.section_id AS "sectionId", s.row_index AS "rowIndex", s.seat_number AS "seatNumber", s.rank,
             c.seats_per_row AS "seatsPerRow"
        FROM seats s JOIN sections c ON c.id = s.section_id
-      WHERE s.event_id = $1 AND s.status = 'available'
-        AND ($4 OR s.section_id IN (SELECT f.section_id FROM seats f WHERE f.event_id = $1 AND f.ordinal = ANY($2::int[])))
-      ORDER BY s.rank LIMIT $3
-      FOR UPDATE OF s SKIP LOCKED`,
+      WHERE s.event_id = $1 AND s.status = 'available' AND s.ordinal = ANY(ARRAY(
+              SELECT n.ordinal FROM seats f JOIN seats n ON n.section_id = f.section_id AND n.row_index = f.row_index
+                 AND n.seat_number BETWEEN f.seat_number - $3 AND f.seat_number + $3
+               WHERE f.event_id = $1 AND f.ordinal = ANY($2::int[]) AND n.status = 'available'
+              UNION
+              SELECT b.ordinal FROM unnest($5::int[]) AS w(section_id) CROSS JOIN LATERAL (
+                SELECT x.ordinal FROM seats x WHERE x.section_id = w.section_id AND x.status = 'available' ORDER BY x.rank LIMIT $4) b
+              UNION
+              (SELECT a.ordinal FROM seats a WHERE $6 AND a.event_id = $1 AND a.status = 'available' ORDER BY a.rank LIMIT $4)))
+      ORDER BY s.rank`,
 };
 
 /**
- * The free seats (best first, at most `limit`) that may be offered once the seats of `ordinals` are freed,
- * locked: those of the sections they are in, or of the whole event when `anywhere` (an entry waits for any seat).
- * Seats another transaction is claiming are skipped.
+ * The free seats that may be offered once the seats of `ordinals` are freed, best first (not locked: see
+ * lockFreeSeats): those within `reach` seats of a freed one in its row (the freed seats themselves included),
+ * the best `best` of each section in `sectionIds`, and the event's best `best` when `anywhere`.
  */
-export async function lockOfferPool(tx: Queryable, eventId: number, ordinals: readonly number[], anywhere: boolean, limit: number): Promise<DbOfferSeat[]> {
-  return (await tx.query<DbOfferSeat>(offerPool, [eventId, ordinals, limit, anywhere])).rows;
+export async function findOfferPool(
+  tx: Queryable,
+  eventId: number,
+  ordinals: readonly number[],
+  wanted: { reach: number; best: number; sectionIds: readonly number[]; anywhere: boolean },
+): Promise<DbOfferSeat[]> {
+  const { rows } = await tx.query<DbOfferSeat>(offerPool, [eventId, ordinals, wanted.reach, wanted.best, wanted.sectionIds, wanted.anywhere]);
+  return rows;
 }
 
 /** Marks entries OFFERED with their holds, and entries passed over with why; in one statement. */

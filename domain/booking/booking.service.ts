@@ -22,7 +22,7 @@ import { endOffers } from '../../datasources/postgres/waitlist.sql.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
 import { DomainError, NotFoundError } from '../errors.js';
 import { checkHoldActive, holdMessage, MAX_LISTED } from '../hold/hold.rules.js';
-import { learnFreed } from '../hold/hold.service.js';
+import { learnFreed } from '../hold/hold-release.js';
 import { freeWithOffers } from '../waitlist/offers.js';
 import { entryMessage } from '../waitlist/waitlist.rules.js';
 import { decodeId, decodeUuidId } from '../ids.js';

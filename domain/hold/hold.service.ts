@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../../datasources/db.js';
-import { failPendingBookingsOfHolds, findLiveBookingOfHold } from '../../datasources/postgres/bookings.sql.js';
-import { endHold, expireHolds, findHold, findHoldsOfOwner, lockDueHolds, type ClaimResult, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
-import { endOffers } from '../../datasources/postgres/waitlist.sql.js';
-import { insertOutbox } from '../../datasources/postgres/outbox.sql.js';
-import { bookingMessage } from '../booking/booking.rules.js';
+import { findHold, findHoldsOfOwner, type ClaimResult, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
 import { mayAct, ownerKey, type Caller } from '../caller.js';
-import { BadUserInputError, DomainError, NotFoundError } from '../errors.js';
+import { BadUserInputError, NotFoundError } from '../errors.js';
 import { decodeId, decodeUuidId } from '../ids.js';
 import type { SeatMapCache } from '../seat-map/seat-map.service.js';
 import type { AdmissionTokens } from '../waiting-room/admission-token.js';
-import { freeWithOffers } from '../waitlist/offers.js';
-import { entryMessage } from '../waitlist/waitlist.rules.js';
 import type { HoldBatch, HoldWriter } from './hold-writer.js';
 import {
-  checkHoldActive,
   checkMayHold,
   checkQuantity,
   checkSeatsExist,
@@ -167,63 +160,4 @@ export async function getHold(db: Database, caller: Caller, id: string): Promise
 /** The caller's holds, newest first (at most MAX_LISTED), of one event if `eventId` is given. */
 export async function holdsOfCaller(db: Database, caller: Caller, eventId: string | null | undefined): Promise<DbHold[]> {
   return findHoldsOfOwner(db, ownerKey(caller), eventId == null ? null : decodeId('evt', eventId, 'eventId'), MAX_LISTED);
-}
-
-/**
- * Releases an active hold (its owner, or an admin): its seats are free at once, and offered to the waitlist in
- * the same transaction. Releasing a waitlist offer declines it: its entry is LEFT. HOLD_NOT_ACTIVE while it is
- * being paid for, or once released, expired or converted.
- */
-export async function releaseHold(
-  { db, seatMaps }: { db: Database; seatMaps: Pick<SeatMapCache, 'learnTaken'> },
-  caller: Caller,
-  id: string,
-): Promise<DbHold> {
-  const holdId = decodeUuidId('hold', id, 'id');
-  const { released, offers } = await db.transaction(async (tx) => {
-    const hold = await findHold(tx, holdId, true);
-    if (!hold || !mayAct(caller, hold.owner)) throw new NotFoundError('Hold', 'id');
-    return releaseLockedHold(tx, hold);
-  });
-  learnFreed(seatMaps, released, offers);
-  return released;
-}
-
-/** Releases a hold locked by this transaction (see releaseHold); returns it and the holds its seats were offered as. */
-export async function releaseLockedHold(tx: Queryable, hold: DbHold): Promise<{ released: DbHold; offers: DbHold[] }> {
-  checkHoldActive(hold);
-  if (await findLiveBookingOfHold(tx, hold.id)) {
-    throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is being paid for; it cannot be released now', { status: 'ACTIVE' });
-  }
-  const { value, holds, messages } = await freeWithOffers(tx, [hold], () => endHold(tx, hold.id, 'RELEASED'));
-  const declined = await endOffers(tx, [hold.id], 'LEFT');
-  await insertOutbox(tx, [holdMessage(value!), ...declined.map(entryMessage), ...messages]);
-  return { released: value!, offers: holds };
-}
-
-/** Tells this instance's seat-map cache at once what a commit freed and what of it was offered to the waitlist. */
-export function learnFreed(seatMaps: Pick<SeatMapCache, 'learnTaken'>, freed: { eventId: number; ordinals: number[] }, offers: readonly DbHold[]): void {
-  // Other instances hear of it from the delta.
-  seatMaps.learnTaken(freed.eventId, freed.ordinals, 0);
-  for (const offer of offers) seatMaps.learnTaken(offer.eventId, offer.ordinals, offer.expiresAt.getTime());
-}
-
-/**
- * What happens when a hold expires: its seats are already free to others (implicit expiry), and the sweep makes
- * it official. Up to `batchSize` due holds are marked EXPIRED, their seats freed and offered to the waitlist,
- * any booking still waiting for its payment FAILED (a capture arriving later is refunded), a waitlist offer among
- * them EXPIRED (its seats go on to the next entry), and their watchers told. Holds another sweeper has locked
- * are skipped, so any number of instances may sweep at once. Returns how many holds expired.
- */
-export async function sweepExpiredHolds(db: Database, batchSize: number): Promise<number> {
-  return db.transaction(async (tx) => {
-    const due = await lockDueHolds(tx, batchSize);
-    if (!due.length) return 0;
-    const { value: expired, messages } = await freeWithOffers(tx, due, () => expireHolds(tx, due.map((hold) => hold.id)));
-    const ids = expired.map((hold) => hold.id);
-    const failed = await failPendingBookingsOfHolds(tx, ids);
-    const lapsed = await endOffers(tx, ids, 'EXPIRED');
-    await insertOutbox(tx, [...expired.map(holdMessage), ...failed.map(bookingMessage), ...lapsed.map(entryMessage), ...messages]);
-    return expired.length;
-  });
 }

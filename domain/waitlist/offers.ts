@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../datasources/db.js';
-import { claimLockedSeats, lockHoldEvent, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
+import { claimLockedSeats, lockFreeSeats, lockHoldEvent, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
 import type { OutboxMessage } from '../../datasources/postgres/outbox.sql.js';
-import { lockEntriesWaitingFor, lockOfferPool, recordOffers, type DbWaitlistEntry } from '../../datasources/postgres/waitlist.sql.js';
+import { findOfferPool, lockEntriesWaitingFor, recordOffers, type DbWaitlistEntry } from '../../datasources/postgres/waitlist.sql.js';
 import { saleRefusal } from '../hold/hold.rules.js';
 import { decideOffers, entryMessage } from './waitlist.rules.js';
 
@@ -18,10 +18,12 @@ export interface Offered {
   messages: OutboxMessage[];
 }
 
-/** How many waiting entries, in join order, one freeing looks at per event. */
-const ENTRIES_PER_FREEING = 50;
-/** How many free seats (of the freed seats' sections, or of the event) offers may choose from, best first. */
-const POOL_SIZE = 500;
+/** How many waiting entries, in join order, a freeing looks at per event: 20, and 2 more per seat it frees. */
+const entriesPerFreeing = (seats: number) => Math.min(20 + 2 * seats, 1_000);
+/** How many of the best free seats of a section (or of the event) offers to its entries may also choose from. */
+const BEST_FREE = 50;
+/** How many times offers are decided again when seats they chose were claimed by someone else meanwhile. */
+const DECISIONS = 3;
 
 interface Plan {
   eventId: number;
@@ -45,7 +47,7 @@ export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing
   for (const { eventId, ordinals } of freeing) byEvent.set(eventId, [...(byEvent.get(eventId) ?? []), ...ordinals]);
   const plans: Plan[] = [];
   for (const [eventId, ordinals] of [...byEvent].sort(([a], [b]) => a - b)) {
-    const entries = await lockEntriesWaitingFor(tx, eventId, ordinals, ENTRIES_PER_FREEING);
+    const entries = await lockEntriesWaitingFor(tx, eventId, ordinals, entriesPerFreeing(ordinals.length));
     if (entries.length) plans.push({ eventId, ordinals, entries, event: await lockHoldEvent(tx, eventId, entries.map((entry) => entry.owner)) });
   }
   const value = await free();
@@ -60,9 +62,29 @@ export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing
 }
 
 async function offer(tx: Queryable, plan: Plan, event: DbHoldEvent): Promise<Offered> {
-  const anywhere = plan.entries.some((entry) => entry.sectionId === null);
-  const pool = await lockOfferPool(tx, plan.eventId, plan.ordinals, anywhere, POOL_SIZE);
-  const decision = decideOffers(plan.entries, pool, event);
+  // Around each freed seat, seats side by side for the largest request; the best few of each section and of the
+  // event for entries that take any seat of them.
+  let pool = await findOfferPool(tx, plan.eventId, plan.ordinals, {
+    reach: Math.max(...plan.entries.map((entry) => entry.quantity)) - 1,
+    best: BEST_FREE,
+    sectionIds: [...new Set(plan.entries.filter((e) => e.seatOrdinal === null && e.sectionId !== null).map((e) => e.sectionId!))],
+    anywhere: plan.entries.some((entry) => entry.sectionId === null),
+  });
+  // Only the seats chosen are locked (the freed ones are this transaction's already); a seat a hold is claiming
+  // at this moment is left out, and the offers decided again.
+  let decision = decideOffers(plan.entries, pool, event);
+  for (let attempt = 1; ; attempt++) {
+    const chosen = decision.offers.flatMap((o) => o.ordinals);
+    if (!chosen.length) break;
+    const locked = new Set(await lockFreeSeats(tx, plan.eventId, chosen));
+    if (locked.size === chosen.length) break;
+    if (attempt === DECISIONS) {
+      decision = { ...decision, offers: decision.offers.filter((o) => o.ordinals.every((ordinal) => locked.has(ordinal))) };
+      break;
+    }
+    pool = pool.filter((seat) => locked.has(seat.ordinal) || !chosen.includes(seat.ordinal));
+    decision = decideOffers(plan.entries, pool, event);
+  }
   const offers = decision.offers.map((o) => ({ ...o, holdId: randomUUID() }));
   const holds = offers.length
     ? await claimLockedSeats(tx, plan.eventId, event.holdDurationSeconds, offers.map((o) => ({ id: o.holdId, eventId: plan.eventId, owner: o.entry.owner, ordinals: o.ordinals })))

@@ -17,7 +17,7 @@ import { mayAct, ownerKey, type Caller } from '../caller.js';
 import { BadUserInputError, NotFoundError } from '../errors.js';
 import { decodeId, decodeSeatId, decodeUuidId } from '../ids.js';
 import { checkMayHold, checkQuantity } from '../hold/hold.rules.js';
-import { learnFreed, releaseLockedHold } from '../hold/hold.service.js';
+import { learnFreed, releaseLockedHold } from '../hold/hold-release.js';
 import type { SeatMapCache } from '../seat-map/seat-map.service.js';
 import type { AdmissionTokens } from '../waiting-room/admission-token.js';
 import { entryMessage, entryState, MAX_ENTRIES_LISTED } from './waitlist.rules.js';

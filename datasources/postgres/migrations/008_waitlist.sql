@@ -3,8 +3,8 @@
 -- them in join order (`seq`), as a hold of the entry's owner (domain/waitlist/offers.ts).
 CREATE TABLE waitlist_entries (
   id            uuid PRIMARY KEY,
-  -- Join order, per event: the order entries are served in.
-  seq           bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  -- Join order, per event: the order entries are served in (walked through waitlist_waiting_idx only).
+  seq           bigint GENERATED ALWAYS AS IDENTITY,
   event_id      integer NOT NULL REFERENCES events ON DELETE CASCADE,
   owner         text NOT NULL,
   quantity      integer NOT NULL CHECK (quantity BETWEEN 1 AND 100),
@@ -32,3 +32,7 @@ CREATE UNIQUE INDEX waitlist_one_live_idx ON waitlist_entries (event_id, owner, 
 -- One entry per offered hold: releasing, expiring or booking the hold finds its entry.
 CREATE UNIQUE INDEX waitlist_offer_idx ON waitlist_entries (offer_hold_id) WHERE offer_hold_id IS NOT NULL;
 CREATE INDEX waitlist_owner_idx ON waitlist_entries (owner, event_id, seq);
+
+-- An offer to a section's entry looks at the section's best free seats: the seats' partial index per event
+-- (best available) would walk every better free seat of other sections first.
+CREATE INDEX seats_section_available_idx ON seats (section_id, rank) WHERE status = 'available';
