@@ -13,9 +13,10 @@ import { createSeatMapCache, createSeatStatusBatcher } from '../domain/seat-map/
 import { createSchema } from '../resolvers/index.js';
 import { createInProcessPubSub, createRedisPubSub, type PubSub } from '../subscriptions/pubsub.js';
 import { createSeatMapFeeds } from '../subscriptions/seat-map-feed.js';
-import { startRelay, type Relay } from '../workers/relay.js';
-import { startSweeper, type Sweeper } from '../workers/sweeper.js';
-import { startAdmitter, type Admitter } from '../workers/admission.js';
+import type { Admitter } from '../workers/admission.js';
+import { startWorkers } from '../workers/index.js';
+import type { Relay } from '../workers/relay.js';
+import type { Sweeper } from '../workers/sweeper.js';
 import { createSiteverifyVerifier } from '../datasources/challenge/siteverify.js';
 import { createInProcessQueueLine } from '../datasources/embedded/queue-line.js';
 import { createRedisQueueLine } from '../datasources/redis/queue-line.js';
@@ -34,7 +35,7 @@ export interface App {
   url: string;
   port: number;
   services: Services;
-  /** The hold-expiry sweep of this instance (its timer is off when SWEEP_INTERVAL_MS=0). */
+  /** The hold-expiry sweep of this instance (its timer is off when SWEEP_INTERVAL_MS=0 or WORKERS=off). */
   sweeper: Sweeper;
   /** The outbox relay of this instance (one instance of all publishes at a time). */
   relay: Relay;
@@ -117,19 +118,17 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   });
   const port = (http.httpServer.address() as AddressInfo).port;
   webhookUrl = `http://127.0.0.1:${port}/webhooks/payments`;
-  const sweeper = startSweeper(services);
-  const relay = startRelay(services);
-  const admitter = startAdmitter(services);
-  log.info({ port, database: db.kind, pubsub: services.pubsub.kind }, `listening on http://localhost:${port}/graphql`);
+  const workers = startWorkers(services);
+  log.info({ port, database: db.kind, pubsub: services.pubsub.kind, workers: config.workers }, `listening on http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     port,
     services,
-    sweeper,
-    relay,
-    admitter,
+    sweeper: workers.sweeper,
+    relay: workers.relay,
+    admitter: workers.admitter,
     stop: () =>
       (stopping ??= (async () => {
         http.setDraining();
@@ -138,9 +137,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
         await http.idle();
         await http.closeEdge();
         payments.close();
-        await sweeper.stop();
-        await admitter.stop();
-        await relay.stop();
+        await workers.stop();
         await services.queueLine.close();
         await services.pubsub.close();
         await db.close();

@@ -74,6 +74,7 @@ const schema = z.object({
     RATE_LIMIT_JOINS_PER_MINUTE: integer(1, 100_000_000, 10),
     RATE_LIMIT_ADDRESS_MULTIPLIER: integer(1, 100_000, 20),
     GATEWAY_PROTECTIONS: z.enum(['on', 'off']).default('on'),
+    WORKERS: z.enum(['on', 'off']).default('on'),
 });
 
 /** The validated configuration; read once at start-up. */
@@ -137,6 +138,8 @@ export interface Config {
   rateLimits: { readsPerMinute: number; writesPerMinute: number; joinsPerMinute: number; addressMultiplier: number };
   /** `off` turns query limits, rate limits and the Origin allowlist off: for benchmarks only, refused in production. */
   protections: boolean;
+  /** Whether this gateway runs the background work (sweep, relay, admissions) too; off when `npm run worker` does. */
+  workers: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable and what it expects. */
@@ -219,5 +222,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       addressMultiplier: e.RATE_LIMIT_ADDRESS_MULTIPLIER,
     },
     protections: e.GATEWAY_PROTECTIONS === 'on',
+    workers: e.WORKERS === 'on',
   };
 }

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startApp } from './app.js';
+import { startWorkerApp } from './worker-app.js';
 import { createLogger } from './logger.js';
 
 let config: Config;
@@ -13,7 +14,8 @@ try {
 
 const log = createLogger(config.logLevel);
 try {
-  const app = await startApp(config, { log });
+  // `npm run worker` (or `node dist/server/index.js worker`): the background work without the GraphQL server.
+  const app = process.argv[2] === 'worker' ? await startWorkerApp(config, { log }) : await startApp(config, { log });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -54,6 +54,7 @@ describe('loadConfig', () => {
       queryLimits: { depth: 12, aliases: 30, directives: 50, tokens: 5_000, cost: 250_000 },
       rateLimits: { readsPerMinute: 600, writesPerMinute: 60, joinsPerMinute: 10, addressMultiplier: 20 },
       protections: true,
+      workers: true,
     });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
