@@ -37,6 +37,11 @@ export interface Database extends Queryable {
    * runs once if the session breaks (its locks are gone then): close it and open another.
    */
   listen(channel: string, onNotify: (payload: string) => void, onLost: (error: Error) => void): Promise<ListenSession>;
+  /**
+   * Opens every connection the database will use and runs each of `statements` on it once, so that the first
+   * requests find their connections open and their named statements prepared.
+   */
+  warm(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,5 +73,5 @@ export function assertNotInTransaction(): void {
 /** `tx` as a Database whose transactions join it, so that domain code can run inside a larger transaction. */
 export function joinTransaction(tx: Queryable, kind: Database['kind']): Database {
   const listen = () => Promise.reject(new Error('cannot LISTEN from inside a transaction'));
-  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), listen, close: async () => {} };
+  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), listen, warm: async () => {}, close: async () => {} };
 }

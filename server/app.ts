@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { checkTransactionBodies, type Database } from '../datasources/db.js';
 import { createEmbeddedDatabase } from '../datasources/embedded/pglite.js';
 import { createTestPaymentProvider, sendWebhook } from '../datasources/payments/test-provider.js';
+import { holdPathWarmUp } from '../datasources/postgres/holds.sql.js';
 import { migrate } from '../datasources/postgres/migrate.js';
 import { createPostgresDatabase } from '../datasources/postgres/pool.js';
 import { seedDemo } from '../datasources/seed/seed.js';
@@ -79,6 +80,8 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   const seed = config.seedDemo === 'always' || (config.seedDemo === 'auto' && db.kind === 'embedded');
   const seeded = seed ? await seedDemo(db) : 0;
   if (seeded) log.info({ events: seeded }, 'seeded the demo catalogue');
+  // Every connection open and the hold path's statements prepared before /readyz says ready.
+  await db.warm(holdPathWarmUp);
 
   // The test provider settles `tok_async` charges by posting a signed webhook to this server, as a real one would.
   let webhookUrl = '';

@@ -69,6 +69,39 @@ describe('a gateway with WORKERS=off and a worker process', () => {
   });
 });
 
+describe('the first rush on a fresh server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('postgres', { DATABASE_POOL_SIZE: '6' });
+  });
+  afterAll(() => server?.stop());
+
+  it('opens every pool connection before it is ready', async () => {
+    const { rows } = await server.app.services.db.query<{ open: number }>(
+      `SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'onsale'`,
+    );
+    expect(rows[0]!.open).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a new event\'s seats are in the planner statistics at once, and best available walks the index', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Bowl', price: 1000, rows: 40, seatsPerRow: 50 }]);
+    const db = server.app.services.db;
+    const { rows } = await db.query<{ analyzed: boolean }>(`SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = 'seats'`);
+    expect(rows[0]!.analyzed).toBe(true);
+    // The generic plan of the best-available read (what a prepared statement ends up with) must not sort the event.
+    const plan = await db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL plan_cache_mode = force_generic_plan`);
+      await tx.query(`PREPARE best_probe(int, int[], int) AS SELECT s.ordinal FROM seats s WHERE s.event_id = $1 AND s.status = 'available'
+        AND ($2::int[] IS NULL OR s.section_id = ANY($2::int[])) ORDER BY s.rank LIMIT $3`);
+      const explained = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE best_probe(${event.eventId}, NULL, 6)`);
+      await tx.query('DEALLOCATE best_probe');
+      return explained.rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).not.toMatch(/Sort/);
+    expect(plan).toMatch(/Index Scan using seats_best_available_idx/);
+  });
+});
+
 describe('the compiled production entry', () => {
   it('builds with `npm run build` and serves the embedded demo with `node dist/server/index.js`', async () => {
     execFileSync('npm', ['run', 'build'], { stdio: 'pipe' });

@@ -37,6 +37,8 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
       const unlisten = await pglite.listen(channel, (payload) => onNotify(payload));
       return { query: queryable.query, close: () => unlisten() };
     },
+    // One session, opened already; PGlite prepares nothing across statements worth warming.
+    warm: async () => {},
     close: () => pglite.close(),
   };
 }

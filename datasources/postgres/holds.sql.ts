@@ -318,3 +318,15 @@ export async function convertHold(tx: Queryable, id: string, bookingId: string):
   );
   return rows[0]!.converted;
 }
+
+/**
+ * The hold path's reads, with arguments that match nothing: run once on each connection at start-up
+ * (Database.warm), so that the first rush finds them prepared.
+ */
+export const holdPathWarmUp: readonly (readonly [Statement, readonly unknown[]])[] = [
+  [lockOwners, [-1, []]],
+  [holdEvent, [-1, []]],
+  [lockFree, [-1, []]],
+  [freeSeats(false, true), [-1, null, 1]],
+  [freeSeats(false, false), [-1, null, 1]],
+];

@@ -98,6 +98,16 @@ export function createPostgresDatabase(connectionString: string, options: { max?
         },
       };
     },
+    async warm(statements) {
+      const clients = await Promise.all(Array.from({ length: options.max ?? 20 }, () => pool.connect()));
+      try {
+        await Promise.all(clients.map(async (client) => {
+          for (const [statement, params] of statements) await run(client, statement, params);
+        }));
+      } finally {
+        for (const client of clients) client.release();
+      }
+    },
     close: () => pool.end(),
   };
 }

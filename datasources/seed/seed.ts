@@ -1,6 +1,7 @@
 import { joinTransaction, type Database, type Queryable } from '../db.js';
 import type { Caller } from '../../domain/caller.js';
 import { createEvent, createVenue } from '../../domain/event/event.service.js';
+import { refreshWritePathStatistics } from '../postgres/stats.sql.js';
 import { demoEvents, demoVenues } from './demo-data.js';
 import { advisoryLocks } from '../postgres/locks.js';
 
@@ -50,7 +51,8 @@ async function seedCatalogue(db: Database, now: Date): Promise<number> {
         admissionsPerMinute: event.waitingRoom.admissionsPerMinute,
         admissionWindowSeconds: event.waitingRoom.admissionWindowSeconds,
       },
-    });
+    }, { refreshStatistics: false });
   }
+  await refreshWritePathStatistics(db);
   return demoEvents.length;
 }

@@ -5,6 +5,7 @@ import { findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbE
 import { insertSections, type NewSection } from '../../datasources/postgres/sections.sql.js';
 import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
 import { insertVenue, type DbVenue } from '../../datasources/postgres/venues.sql.js';
+import { refreshWritePathStatistics } from '../../datasources/postgres/stats.sql.js';
 import { requireAdmin, type Caller } from '../caller.js';
 import { NotFoundError } from '../errors.js';
 import { checkText } from '../input.js';
@@ -103,10 +104,17 @@ function raffleSeed(): { raffleSeed: string; raffleCommitment: string } {
 }
 
 /**
- * Creates an event and every seat of its layout in one transaction (admin only). Returns the new event's id;
- * NOT_FOUND when the venue does not exist, and then nothing is written.
+ * Creates an event and every seat of its layout in one transaction (admin only), then refreshes the write
+ * path's planner statistics (unless `refreshStatistics` is false: a seed does it once at the end). Returns the
+ * new event's id; NOT_FOUND when the venue does not exist, and then nothing is written.
  */
-export async function createEvent(db: Database, caller: Caller, venueId: number, input: EventInput): Promise<number> {
+export async function createEvent(
+  db: Database,
+  caller: Caller,
+  venueId: number,
+  input: EventInput,
+  options: { refreshStatistics?: boolean } = {},
+): Promise<number> {
   requireAdmin(caller);
   const spec = eventSpec(input);
   validateEventSpec(spec);
@@ -119,7 +127,7 @@ export async function createEvent(db: Database, caller: Caller, venueId: number,
   });
   const prices = sections.map((section) => section.price);
   const maxRows = Math.max(...sections.map((section) => section.rowCount));
-  return db.transaction(async (tx) => {
+  const created = await db.transaction(async (tx) => {
     const eventId = await insertEvent(tx, {
       ...spec,
       title: spec.title.trim(),
@@ -136,4 +144,7 @@ export async function createEvent(db: Database, caller: Caller, venueId: number,
     await insertSeatsFromSections(tx, eventId, Array.from({ length: maxRows }, (_, i) => rowLabel(i)));
     return eventId;
   });
+  // Its first rush must not wait for autovacuum to learn that the seats exist (the plans depend on it).
+  if (options.refreshStatistics ?? true) await refreshWritePathStatistics(db);
+  return created;
 }
