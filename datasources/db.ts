@@ -42,7 +42,19 @@ export interface Database extends Queryable {
    * requests find their connections open and their named statements prepared.
    */
   warm(statements: readonly (readonly [Statement, readonly unknown[]])[]): Promise<void>;
+  /** The connection pool's state (Postgres; undefined for the embedded database's one session). */
+  poolStats(): PoolStats | undefined;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  max: number;
+  total: number;
+  idle: number;
+  /** Requests waiting for a client now. */
+  waiting: number;
+  /** Time transactions have waited for a client, in total, in seconds. */
+  waitSeconds: number;
 }
 
 /**
@@ -73,5 +85,5 @@ export function assertNotInTransaction(): void {
 /** `tx` as a Database whose transactions join it, so that domain code can run inside a larger transaction. */
 export function joinTransaction(tx: Queryable, kind: Database['kind']): Database {
   const listen = () => Promise.reject(new Error('cannot LISTEN from inside a transaction'));
-  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), listen, warm: async () => {}, close: async () => {} };
+  return { kind, query: tx.query, exec: tx.exec, transaction: (fn) => fn(tx), listen, warm: async () => {}, poolStats: () => undefined, close: async () => {} };
 }

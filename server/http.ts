@@ -354,6 +354,7 @@ export function createHttpServer(services: Services, schema: GraphQLSchema, metr
 
   const sse = createSseHandler(services, schema, inFlight, gate);
   const webSockets = attachWebSocketServer(httpServer, services, schema, inFlight, gate);
+  Object.assign(metrics.sources, { db: services.db, webSockets: webSockets.open, sseStreams: sse.open, listens: () => services.pubsub.listening() });
 
   return {
     httpServer,

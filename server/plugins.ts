@@ -4,14 +4,23 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type OperationDefinitionNode } from 'graphql';
 import Negotiator from 'negotiator';
 import type { Context } from './context.js';
 import { logInternalErrors } from './errors.js';
 import { layoutShortcut } from './layout-shortcut.js';
 import type { Metrics } from './metrics.js';
 
-/** Logs every operation with its duration, and every fault of ours with its stack; counts errors by code. */
+/**
+ * The metrics label of an operation: its first root field (`holdSeats`, `event`), a name the schema bounds, unlike
+ * the client's operation name; `unparsed` before the document was validated.
+ */
+const rootField = (operation: OperationDefinitionNode | undefined) => {
+  const first = operation?.selectionSet.selections[0];
+  return first?.kind === Kind.FIELD ? first.name.value : operation ? 'fragment' : 'unparsed';
+};
+
+/** Logs every operation with its duration, and every fault of ours with its stack; counts errors and operations. */
 function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue }) {
@@ -20,9 +29,13 @@ function requestLogging(metrics: Metrics): ApolloServerPlugin<Context> {
         async didEncounterErrors({ errors, contextValue: { log } }) {
           logInternalErrors(log, errors);
         },
-        async willSendResponse({ response, operationName }) {
+        async willSendResponse({ response, operationName, operation }) {
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           for (const error of errors ?? []) metrics.graphqlErrors.inc({ code: String(error.extensions?.code) });
+          metrics.operations.observe(
+            { operation: rootField(operation), outcome: errors?.length ? String(errors[0]!.extensions?.code) : 'OK' },
+            (performance.now() - started) / 1000,
+          );
           contextValue.log.info(
             { operationName, ms: Math.round(performance.now() - started), errors: errors?.map((e) => e.extensions?.code) },
             'graphql',

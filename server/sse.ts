@@ -284,5 +284,7 @@ export function createSseHandler(services: Services, schema: GraphQLSchema, inFl
       for (const stream of serving.values()) stream.end?.();
       await Promise.allSettled(serving.keys());
     },
+    /** How many event streams are open. */
+    open: () => serving.size,
   };
 }

@@ -355,8 +355,10 @@ export function attachWebSocketServer(httpServer: Server, services: Services, sc
     limits.keepAliveMs,
     log,
   );
-  /** Closes every WebSocket with 1001 (going away) and stops accepting new ones. */
   return {
+    /** Closes every WebSocket with 1001 (going away) and stops accepting new ones. */
     close: async () => void (await server.dispose()),
+    /** How many WebSockets are open. */
+    open: () => wss.clients.size,
   };
 }

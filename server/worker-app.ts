@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createTestPaymentProvider } from '../datasources/payments/test-provider.js';
 import { migrate } from '../datasources/postgres/migrate.js';
 import { startWorkers, type Workers } from '../workers/index.js';
 import { openDatabase, openPubSub, openQueueLine } from './app.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 
 /** A running worker process: the background work without the GraphQL server. */
 export interface WorkerApp {
@@ -42,8 +42,10 @@ export async function startWorkerApp(config: Config, options: { log?: Logger; re
     seatMaps: { learnTaken: () => {} },
     config: { ...config, workers: true },
   });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The process's metrics, and the Postgres gauges (seats, waitlists, waiting rooms, outbox lag, pool).
+  const metrics = createMetrics();
+  metrics.sources.db = db;
+  const { registry } = metrics;
   const http = createServer((req, res) => {
     const answer = (status: number, body: string, type = 'application/json') => res.writeHead(status, { 'content-type': type }).end(body);
     if (req.url === '/healthz') return answer(200, '{"status":"ok"}');

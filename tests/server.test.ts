@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { databaseUrl } from './helpers/services.js';
 import { codes, modes, ok, startTestServer, closeCodeAfterInit, wsErrorCodes, wsQuery, type TestServer } from './helpers/harness.js';
+import { JOIN_WAITLIST } from './helpers/waitlist.js';
+import { createOnSaleEvent, HOLD_SEATS } from './helpers/write-path.js';
 
 describe.each(modes)('server (%s)', (mode) => {
   let server: TestServer;
@@ -25,6 +27,26 @@ describe.each(modes)('server (%s)', (mode) => {
     const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
     expect(metrics).toContain('onsale_http_request_duration_seconds_count{route="/graphql",status="200"}');
     expect(metrics).toContain('process_cpu_seconds_total');
+  });
+
+  it('counts operations by root field and outcome, and reads seats, waitlists, outbox, pool and sockets at each scrape', async () => {
+    const event = await createOnSaleEvent(server, [{ name: 'Metered', price: 100, rows: 1, seatsPerRow: 2 }]);
+    const [alice, bob] = await Promise.all([server.token('metrics-alice'), server.token('metrics-bob')]);
+    ok(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0), event.seatId(1)] } }, alice));
+    expect(codes(await server.gql(HOLD_SEATS, { input: { eventId: event.id, seatIds: [event.seatId(0)] } }, bob))).toEqual(['SEAT_UNAVAILABLE']);
+    ok(await server.gql(JOIN_WAITLIST, { input: { eventId: event.id, quantity: 1 } }, bob));
+    const client = server.ws();
+    await wsQuery(client, '{ __typename }');
+    const metrics = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toMatch(/onsale_graphql_operation_duration_seconds_count\{operation="holdSeats",outcome="OK"\} [1-9]/);
+    expect(metrics).toMatch(/onsale_graphql_operation_duration_seconds_count\{operation="holdSeats",outcome="SEAT_UNAVAILABLE"\} [1-9]/);
+    expect(metrics).toContain(`onsale_event_seats{event="${event.eventId}",status="held"} 2`);
+    expect(metrics).toContain(`onsale_event_seats{event="${event.eventId}",status="available"} 0`);
+    expect(metrics).toContain(`onsale_waitlist_entries{event="${event.eventId}",state="WAITING"} 1`);
+    expect(metrics).toMatch(/onsale_outbox_lag_seconds \d/);
+    expect(metrics).toMatch(/onsale_websocket_connections [1-9]/);
+    expect(metrics).toContain('onsale_database_gauges 1');
+    if (mode === 'postgres') expect(metrics).toMatch(/onsale_db_pool_clients\{state="total"\} [1-9]/);
   });
 
   it('serves the Apollo Sandbox landing page to browsers outside production', async () => {

@@ -39,6 +39,7 @@ export async function createEmbeddedDatabase(dataDir: string): Promise<Database>
     },
     // One session, opened already; PGlite prepares nothing across statements worth warming.
     warm: async () => {},
+    poolStats: () => undefined,
     close: () => pglite.close(),
   };
 }

@@ -40,13 +40,16 @@ export function createPostgresDatabase(connectionString: string, options: { max?
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const direct = queryable(pool);
+  let waitSeconds = 0;
   return {
     kind: 'postgres',
     query: (statement, params) => (assertNotInTransaction(), direct.query(statement, params)),
     exec: (script) => (assertNotInTransaction(), direct.exec(script)),
     async transaction(fn) {
       assertNotInTransaction();
+      const asked = performance.now();
       const client = await pool.connect();
+      waitSeconds += (performance.now() - asked) / 1000;
       try {
         await client.query('BEGIN');
         const result = await transactionBody(() => fn(queryable(client)));
@@ -108,6 +111,7 @@ export function createPostgresDatabase(connectionString: string, options: { max?
         for (const client of clients) client.release();
       }
     },
+    poolStats: () => ({ max: options.max ?? 20, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, waitSeconds }),
     close: () => pool.end(),
   };
 }

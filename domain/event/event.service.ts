@@ -103,6 +103,9 @@ function raffleSeed(): { raffleSeed: string; raffleCommitment: string } {
   return { raffleSeed: seed, raffleCommitment: createHash('sha256').update(seed).digest('hex') };
 }
 
+/** From this many seats on, a new event's seats are analyzed at once whatever autovacuum's rule says. */
+const BIG_EVENT_SEATS = 1_000;
+
 /**
  * Creates an event and every seat of its layout in one transaction (admin only), then refreshes the write
  * path's planner statistics (unless `refreshStatistics` is false: a seed does it once at the end). Returns the
@@ -144,7 +147,8 @@ export async function createEvent(
     await insertSeatsFromSections(tx, eventId, Array.from({ length: maxRows }, (_, i) => rowLabel(i)));
     return eventId;
   });
-  // Its first rush must not wait for autovacuum to learn that the seats exist (the plans depend on it).
-  if (options.refreshStatistics ?? true) await refreshWritePathStatistics(db);
+  // Its first rush must not wait for autovacuum to learn that the seats exist (the plans depend on it): always
+  // for an event of a thousand seats or more, else by autovacuum's rule.
+  if (options.refreshStatistics ?? true) await refreshWritePathStatistics(db, { all: ordinal >= BIG_EVENT_SEATS });
   return created;
 }
