@@ -171,6 +171,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (present.GATEWAY_PROTECTIONS === 'off' && present.NODE_ENV === 'production') {
     lines.push('  GATEWAY_PROTECTIONS: off is for benchmarks; it is refused when NODE_ENV=production');
   }
+  if (present.WORKERS === 'off' && (!present.DATABASE_URL || !present.REDIS_URL)) {
+    lines.push('  WORKERS: off leaves the background work to worker processes, which need the DATABASE_URL and REDIS_URL this process shares');
+  }
   if ((present.JWT_ISSUER || present.JWT_AUDIENCE) && !present.JWT_JWKS_URL) {
     lines.push('  JWT_ISSUER, JWT_AUDIENCE: they apply to tokens checked against JWT_JWKS_URL, which is not set');
   }

@@ -56,6 +56,8 @@ export function createMetrics() {
       outboxUnpublished.set(read.outboxUnpublished);
       readOk.set(1);
     } catch {
+      // Nothing stale is exported beside the failure.
+      for (const metric of [seats, waitlist, offers, line, admissions]) metric.reset();
       readOk.set(0);
     }
   }

@@ -55,7 +55,9 @@ export async function startWorkerApp(config: Config, options: { log?: Logger; re
         (error: unknown) => answer(503, JSON.stringify({ status: 'not ready', error: String(error) })),
       );
     }
-    if (req.url === '/metrics') return void registry.metrics().then((text) => answer(200, text, registry.contentType));
+    if (req.url === '/metrics') {
+      return void registry.metrics().then((text) => answer(200, text, registry.contentType), (error: unknown) => answer(500, JSON.stringify({ error: String(error) })));
+    }
     answer(404, '{"error":"not found"}');
   });
   await new Promise<void>((resolve, reject) => {

@@ -180,6 +180,12 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig, strict numbers and complete messages', () => {
+  it('refuses WORKERS=off without a shared database and Redis (nothing else could do the background work)', () => {
+    expect(configError({ WORKERS: 'off' }).message).toContain('WORKERS: off');
+    expect(configError({ WORKERS: 'off', DATABASE_URL: 'postgres://h/db' }).message).toContain('WORKERS: off');
+    expect(loadConfig({ WORKERS: 'off', DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h' }).workers).toBe(false);
+  });
+
   it('rejects numbers that are blank, hex or exponents', () => {
     for (const PORT of [' ', '0x10', '1e3', '-1', '4000.5']) {
       expect(() => loadConfig({ PORT }), PORT).toThrow(/PORT: a whole number/);

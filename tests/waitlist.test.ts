@@ -164,6 +164,19 @@ describe.each(modes)('waitlist (%s)', (mode) => {
     expect((await entryOf(next, event)).offer!.seats).toEqual([{ ordinal: 0, status: 'HELD' }]);
   });
 
+  it('counts a fan\'s tickets after the release that frees the seats; refuses waiting for a seat you hold', async () => {
+    const event = await createOnSaleEvent(server, TWO_SECTIONS, { maxTicketsPerUser: 2 });
+    const fan = unique('fan');
+    for (const pair of [[1, 2], [3, 4], [5, 6], [7]]) await hold(event, pair, unique('x'));
+    const mine = await hold(event, [0], fan); // section A is full now
+    expect(codes(await join(fan, { eventId: event.id, quantity: 1, seatId: event.seatId(0) }))).toEqual(['BAD_USER_INPUT']);
+    await joined(fan, { eventId: event.id, quantity: 1, sectionId: event.sectionIds[0] });
+    await hold(event, [8], fan); // at the limit, counting seat 0
+    await release(mine.id, fan); // seat 0 is free, and no longer the fan's: 1 + 1 is within the limit
+    const entry = await entryOf(fan, event);
+    expect(entry).toMatchObject({ state: 'OFFERED', skipReason: null, offer: { seats: [{ ordinal: 0, status: 'HELD' }] } });
+  });
+
   it('leaving while OFFERED passes the seats to the next entry at once; leaving twice or another\'s entry changes nothing', async () => {
     const event = await createOnSaleEvent(server, TWO_SECTIONS);
     const [x, b, c] = [unique('x'), unique('b'), unique('c')];

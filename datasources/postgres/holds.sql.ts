@@ -66,7 +66,17 @@ const holdEvent: Statement = {
  * already holds or has bought there. Null when there is no such event.
  */
 export async function lockHoldEvent(tx: Queryable, eventId: number, owners: readonly string[]): Promise<DbHoldEvent | null> {
+  await lockOwnersOf(tx, eventId, owners);
+  return readHoldEvent(tx, eventId, owners);
+}
+
+/** Locks these owners' tickets of the event until the transaction ends (as holds do). */
+export async function lockOwnersOf(tx: Queryable, eventId: number, owners: readonly string[]): Promise<void> {
   await tx.query(lockOwners, [eventId, owners]);
+}
+
+/** The event and what each of these owners holds or has bought there now (see DbHoldEvent); null when there is no such event. */
+export async function readHoldEvent(tx: Queryable, eventId: number, owners: readonly string[]): Promise<DbHoldEvent | null> {
   const { rows } = await tx.query<DbHoldEvent>(holdEvent, [eventId, owners]);
   return rows[0] ?? null;
 }

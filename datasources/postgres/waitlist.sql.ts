@@ -205,3 +205,13 @@ export async function countFree(db: Queryable, eventId: number, target: { sectio
   );
   return rows[0]!.free;
 }
+
+/** The owner of the live (unexpired) hold on this seat, if one holds it. */
+export async function findSeatHolder(db: Queryable, eventId: number, ordinal: number): Promise<string | null> {
+  const { rows } = await db.query<{ owner: string }>(
+    `SELECT h.owner FROM seats s JOIN holds h ON h.id = s.hold_id
+      WHERE s.event_id = $1 AND s.ordinal = $2 AND s.status = 'held' AND s.held_until > now() AND h.status = 'ACTIVE'`,
+    [eventId, ordinal],
+  );
+  return rows[0]?.owner ?? null;
+}

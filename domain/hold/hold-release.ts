@@ -61,12 +61,12 @@ export async function releaseLockedHolds(tx: Queryable, holds: readonly DbHold[]
   return outcomes;
 }
 
-/** The outcome of one hold's release in its batch, taken once: a second release of it in the same batch finds it released. */
+/** The outcome of one hold's release in its batch; a release is taken once: a second one in the same batch finds it released. */
 function outcomeOf(outcomes: Outcomes, holdId: string): Released {
   const outcome = outcomes.get(holdId);
-  outcomes.delete(holdId);
   if (!outcome) throw new DomainError('HOLD_NOT_ACTIVE', 'This hold is released', { status: 'RELEASED' });
   if (outcome instanceof Error) throw outcome;
+  outcomes.delete(holdId);
   return outcome;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../datasources/db.js';
-import { claimLockedSeats, lockFreeSeats, lockHoldEvent, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
+import { claimLockedSeats, lockFreeSeats, lockOwnersOf, readHoldEvent, type DbHold, type DbHoldEvent } from '../../datasources/postgres/holds.sql.js';
 import type { OutboxMessage } from '../../datasources/postgres/outbox.sql.js';
 import { findOfferPool, lockEntriesWaitingFor, recordOffers, type DbWaitlistEntry } from '../../datasources/postgres/waitlist.sql.js';
 import { saleRefusal } from '../hold/hold.rules.js';
@@ -29,7 +29,6 @@ interface Plan {
   eventId: number;
   ordinals: number[];
   entries: DbWaitlistEntry[];
-  event: DbHoldEvent | null;
 }
 
 /**
@@ -48,13 +47,17 @@ export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing
   const plans: Plan[] = [];
   for (const [eventId, ordinals] of [...byEvent].sort(([a], [b]) => a - b)) {
     const entries = await lockEntriesWaitingFor(tx, eventId, ordinals, entriesPerFreeing(ordinals.length));
-    if (entries.length) plans.push({ eventId, ordinals, entries, event: await lockHoldEvent(tx, eventId, entries.map((entry) => entry.owner)) });
+    if (!entries.length) continue;
+    await lockOwnersOf(tx, eventId, entries.map((entry) => entry.owner));
+    plans.push({ eventId, ordinals, entries });
   }
   const value = await free();
   const offered: Offered = { holds: [], messages: [] };
   for (const plan of plans) {
-    if (!plan.event || saleRefusal(plan.event)) continue;
-    const made = await offer(tx, plan, plan.event);
+    // Read after the freeing: the holds it ended no longer count against their owners' limits.
+    const event = await readHoldEvent(tx, plan.eventId, plan.entries.map((entry) => entry.owner));
+    if (!event || saleRefusal(event)) continue;
+    const made = await offer(tx, plan, event);
     offered.holds.push(...made.holds);
     offered.messages.push(...made.messages);
   }

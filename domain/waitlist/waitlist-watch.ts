@@ -30,9 +30,14 @@ export async function watchWaitlist(deps: { db: Database; pubsub: PubSub }, call
     for (const stop of unlisten) stop();
   });
 
-  function show(entries: DbWaitlistEntry[], all: boolean) {
+  /** Reads entries (`load`) and shows those that changed, one read at a time, in the order they were asked for. */
+  function show(load: () => Promise<DbWaitlistEntry[]>, all: boolean) {
     reading = reading.then(async () => {
-      const changed = entries.filter((entry) => shown.get(entry.id) !== stateKey(entry) && (!all || shown.has(entry.id) || entryState(entry) === 'WAITING' || entryState(entry) === 'OFFERED'));
+      const entries = await load().catch(() => []);
+      const live = (entry: DbWaitlistEntry) => entryState(entry) === 'WAITING' || entryState(entry) === 'OFFERED';
+      const changed = entries.filter(
+        (entry) => entry.owner === owner && entry.eventId === eventId && shown.get(entry.id) !== stateKey(entry) && (!all || shown.has(entry.id) || live(entry)),
+      );
       if (closed || !changed.length) return;
       const views = await withPositions(deps.db, changed).catch(() => []);
       for (const view of views) {
@@ -47,21 +52,15 @@ export async function watchWaitlist(deps: { db: Database; pubsub: PubSub }, call
       }
     });
   }
-  const read = (entryId: string) =>
-    void findEntry(deps.db, entryId)
-      .then((entry) => entry && entry.owner === owner && entry.eventId === eventId && show([entry], false))
-      .catch(() => {});
-  const readAll = () =>
-    void findEntriesOfOwner(deps.db, owner, eventId, MAX_ENTRIES_LISTED)
-      .then((entries) => show(entries, true))
-      .catch(() => {});
+  const read = (entryId: string) => show(async () => [await findEntry(deps.db, entryId)].filter((entry) => entry !== null), false);
+  const readAll = () => show(() => findEntriesOfOwner(deps.db, owner, eventId, MAX_ENTRIES_LISTED), true);
 
   try {
     unlisten.push(await deps.pubsub.listen<Envelope<WaitlistEntryChanged>>(topics.waitlist(eventId, owner), (message) => read(message.payload.entryId)));
     // After an outage a notice may have been lost: read every entry again.
     unlisten.push(deps.pubsub.onReconnect(readAll));
     // Read after listening: a change made before this read is in it, one made after it comes as a notice.
-    show(await findEntriesOfOwner(deps.db, owner, eventId, MAX_ENTRIES_LISTED), true);
+    readAll();
   } catch (error) {
     void stream.iterator.return!();
     throw error;

@@ -9,6 +9,7 @@ import {
   findEntry,
   findLiveEntry,
   findPositions,
+  findSeatHolder,
   insertEntry,
   leaveWaiting,
   type DbWaitlistEntry,
@@ -74,6 +75,8 @@ export async function joinWaitlist(
     if (live) return live;
     if (quantity > event.maxTicketsPerUser) throw new BadUserInputError('input.quantity', `must be at most ${event.maxTicketsPerUser} for this event`);
     checkMayHold(event, event.ticketsInUse[owner] ?? 0, quantity, admission);
+    // Waiting for a seat you hold would hand it back to you with a fresh hold when you let it go.
+    if (seat && (await findSeatHolder(tx, eventId, seat.ordinal)) === owner) throw new BadUserInputError('input.seatId', 'you hold this seat already');
     const free = await countFree(tx, eventId, target);
     if (free >= quantity) {
       throw seat
