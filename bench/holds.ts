@@ -24,6 +24,7 @@ import {
   type Stats,
   type Target,
 } from './common.js';
+import { drive, PairSource, type Recorder } from './holds-load.js';
 import { caseWaitlist } from './holds-waitlist.js';
 import { benchTarget, intFromEnv, recreateDatabase, runBenchmark, sleep, startServer, type RunningServer } from './server.js';
 
@@ -126,107 +127,6 @@ const seatId = (eventId: number, ordinal: number) => `seat_${eventId}_${ordinal}
 let events: BenchEvents;
 const createBenchEvent = (label: string) => events.create(label);
 
-/**
- * Seats two at a time, side by side, from fresh events in turn: each event's 10,000 pairs are dealt in random
- * order, so no two requests ever want the same seat. More events are made (outside the measurement) as needed.
- */
-class PairSource {
-  private events: { eventId: number; pairs: [number, number][] }[] = [];
-  private adding: Promise<void> | undefined;
-  readonly eventIds: number[] = [];
-  /** Events that pairs were taken from while measuring. */
-  readonly usedWhileMeasuring = new Set<number>();
-  /** Events that had to be created while a measurement was running (each one perturbs it). */
-  createdDuringRun = 0;
-  measuring = false;
-
-  constructor(readonly label: string) {}
-
-  get remaining(): number {
-    return this.events.reduce((sum, event) => sum + event.pairs.length, 0);
-  }
-
-  async addEvent(): Promise<void> {
-    const eventId = await createBenchEvent(`${this.label} #${this.eventIds.length + 1}`);
-    const pairs: [number, number][] = [];
-    for (let ordinal = 0; ordinal + 1 < seatsPerEvent; ordinal += 2) pairs.push([ordinal, ordinal + 1]);
-    for (let i = pairs.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [pairs[i], pairs[j]] = [pairs[j]!, pairs[i]!];
-    }
-    this.events.push({ eventId, pairs });
-    this.eventIds.push(eventId);
-  }
-
-  /** Makes sure that at least `pairs` pairs are left. */
-  async ensure(pairs: number): Promise<void> {
-    while (this.remaining < pairs) await this.addEvent();
-  }
-
-  async take(): Promise<{ eventId: number; ordinals: [number, number] }> {
-    for (;;) {
-      const event = this.events[0];
-      if (!event) {
-        if (this.measuring) this.createdDuringRun += this.adding ? 0 : 1;
-        this.adding ??= this.addEvent().finally(() => (this.adding = undefined));
-        await this.adding;
-        continue;
-      }
-      const pair = event.pairs.pop();
-      if (pair) {
-        if (this.measuring) this.usedWhileMeasuring.add(event.eventId);
-        return { eventId: event.eventId, ordinals: pair };
-      }
-      this.events.shift();
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Load: `connections` async workers, each running `op` back to back until the time is up. Every latency is kept.
-
-class Recorder {
-  readonly series = new Map<string, number[]>();
-  private readonly started = performance.now();
-  readonly codes = new Map<string, number>();
-  readonly examples = new Map<string, string>();
-
-  /** Records a latency in `series`, and in `first:<series>` too while the first seconds of the run last. */
-  sample(series: string, ms: number): void {
-    const into = (name: string) => {
-      let values = this.series.get(name);
-      if (!values) this.series.set(name, (values = []));
-      values.push(ms);
-    };
-    into(series);
-    if (performance.now() - this.started < settings.firstSeconds * 1000) into(`first:${series}`);
-  }
-
-  count(code: string, example?: string): void {
-    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
-    if (example && !this.examples.has(code)) this.examples.set(code, example);
-  }
-}
-
-async function drive(seconds: number, connections: number, op: (rec: Recorder) => Promise<void>): Promise<{ rec: Recorder; seconds: number }> {
-  const rec = new Recorder();
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < deadline) {
-        try {
-          await op(rec);
-        } catch (error) {
-          rec.count('CLIENT_ERROR', (error as Error).message);
-          await sleep(10); // a dead server must not turn this into a busy loop
-        }
-      }
-    }),
-  );
-  return { rec, seconds: (performance.now() - started) / 1000 };
-}
-
 interface CaseResult {
   name: string;
   connections: number;
@@ -260,14 +160,14 @@ async function runCase(
   let warmOps = settings.assumedOpsPerSecond;
   if (settings.warmupSeconds > 0) {
     process.stdout.write(`  warming up ${settings.warmupSeconds} s… `);
-    const warm = await drive(settings.warmupSeconds, connections, op);
+    const warm = await drive(settings.warmupSeconds, connections, settings.firstSeconds, op);
     warmOps = (warm.rec.series.get('op')?.length ?? 0) / warm.seconds;
   }
   if (options.between) await options.between(warmOps);
   if (settings.analyze) await sql.query('ANALYZE');
   options.start?.();
   process.stdout.write(`measuring ${settings.durationSeconds} s… `);
-  const { rec, seconds } = await drive(settings.durationSeconds, connections, op);
+  const { rec, seconds } = await drive(settings.durationSeconds, connections, settings.firstSeconds, op);
   const latency = Object.fromEntries(
     [...rec.series].map(([series, values]) => [series, stats(values, series.startsWith('first:') ? Math.min(seconds, settings.firstSeconds) : seconds)]),
   );
@@ -322,7 +222,7 @@ const pairNotes = (source: PairSource) => async () => ({
 
 /** (a) holdSeats of 2 free seats, never wanted by anyone else, by a fresh user each time. */
 async function caseUncontested(): Promise<CaseResult> {
-  const source = new PairSource('a');
+  const source = new PairSource('a', createBenchEvent, seatsPerEvent);
   await source.ensure(1);
   const op = async (rec: Recorder) => {
     const { eventId, ordinals } = await source.take();
@@ -434,7 +334,7 @@ async function caseBestAvailable(): Promise<CaseResult> {
 
 /** (d) holdSeats of 2 free seats, then confirmBooking with tok_visa and a fresh idempotency key. */
 async function caseHoldAndBook(): Promise<CaseResult> {
-  const source = new PairSource('d');
+  const source = new PairSource('d', createBenchEvent, seatsPerEvent);
   await source.ensure(1);
   const op = async (rec: Recorder) => {
     const { eventId, ordinals } = await source.take();
@@ -476,7 +376,7 @@ async function caseHoldAndBook(): Promise<CaseResult> {
  * (seat-map version, available count, outbox row) fires as it does for the server's claim.
  */
 async function caseRawSql(): Promise<CaseResult> {
-  const source = new PairSource('ceiling');
+  const source = new PairSource('ceiling', createBenchEvent, seatsPerEvent);
   await source.ensure(1);
   const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.sqlPoolSize, application_name: 'bench-holds-ceiling' });
   pool.on('error', () => {});
