@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     pool: 'forks',
+    // Files mostly wait on Postgres, Redis and timers: two at a time on two cores (vitest's default is cores - 1).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own database; failures name what broke, so no retries that could hide a race.
