@@ -176,7 +176,7 @@ export async function endOffers(tx: Queryable, holdIds: readonly string[], state
            UPDATE waitlist_entries SET state = $2, updated_at = now()
             WHERE offer_hold_id = ANY($1::uuid[]) AND state = 'OFFERED' RETURNING *
          )
-         SELECT ${columns.replaceAll('w.', 'e.')} FROM ended e LEFT JOIN holds h ON h.id = e.offer_hold_id`,
+         SELECT ${columns} FROM ended w LEFT JOIN holds h ON h.id = w.offer_hold_id`,
     },
     [holdIds, state],
   );
@@ -189,7 +189,7 @@ export async function leaveWaiting(tx: Queryable, id: string): Promise<DbWaitlis
     `WITH left_entry AS (
        UPDATE waitlist_entries SET state = 'LEFT', updated_at = now() WHERE id = $1 AND state = 'WAITING' RETURNING *
      )
-     SELECT ${columns.replaceAll('w.', 'e.')} FROM left_entry e LEFT JOIN holds h ON h.id = e.offer_hold_id`,
+     SELECT ${columns} FROM left_entry w LEFT JOIN holds h ON h.id = w.offer_hold_id`,
     [id],
   );
   return rows[0] ?? null;
