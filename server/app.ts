@@ -86,6 +86,7 @@ export async function startApp(config: Config, options: { log?: Logger; redisPre
   // The test provider settles `tok_async` charges by posting a signed webhook to this server, as a real one would.
   let webhookUrl = '';
   const payments = createTestPaymentProvider({
+    db,
     asyncDelayMs: config.paymentAsyncDelayMs,
     deliver: async (event) => {
       const response = await sendWebhook(webhookUrl, config.paymentWebhookSecret, event);

@@ -36,6 +36,7 @@ const schema = z.object({
     PAYMENT_PROVIDER: z.enum(['test']).optional(),
     PAYMENT_ASYNC_DELAY_MS: integer(0, 3_600_000, 2_000),
     PAYMENT_HOLD_EXTENSION_SECONDS: integer(1, 86_400, 900),
+    PAYMENT_RETRY_AFTER_SECONDS: integer(1, 86_400, 30),
     SWEEP_INTERVAL_MS: integer(0, 3_600_000, 1_000),
     SWEEP_BATCH_SIZE: integer(1, 100_000, 500),
     RELAY_POLL_INTERVAL_MS: integer(0, 3_600_000, 1_000),
@@ -102,7 +103,9 @@ export interface Config {
   paymentAsyncDelayMs: number;
   /** How long a hold is kept (at least) once its payment starts. */
   paymentHoldExtensionSeconds: number;
-  /** How often this instance sweeps expired holds and retries due refunds; 0 runs no sweeper here. */
+  /** How long a due refund, or a booking waiting for its charge's outcome, stays quiet before the sweep asks the provider. */
+  paymentRetryAfterSeconds: number;
+  /** How often this instance sweeps expired holds and recovers quiet payments; 0 runs no sweeper here. */
   sweepIntervalMs: number;
   /** Holds expired per sweep transaction. */
   sweepBatchSize: number;
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     paymentProvider: e.PAYMENT_PROVIDER ?? 'test',
     paymentAsyncDelayMs: e.PAYMENT_ASYNC_DELAY_MS,
     paymentHoldExtensionSeconds: e.PAYMENT_HOLD_EXTENSION_SECONDS,
+    paymentRetryAfterSeconds: e.PAYMENT_RETRY_AFTER_SECONDS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     sweepBatchSize: e.SWEEP_BATCH_SIZE,
     relayPollIntervalMs: e.RELAY_POLL_INTERVAL_MS,

@@ -30,8 +30,8 @@ export async function startWorkerApp(config: Config, options: { log?: Logger; re
   if (applied.length) log.info({ migrations: applied }, 'migrated');
   const pubsub = openPubSub(config, options.redisPrefix);
   const queueLine = openQueueLine(config, options.redisPrefix);
-  // Refunds the sweep retries go to the provider; the test provider settles nothing asynchronous here.
-  const payments = createTestPaymentProvider({ asyncDelayMs: 0, deliver: async () => {} });
+  // The sweep's refunds and questions about quiet charges go to the provider (the test provider's ledger is shared).
+  const payments = createTestPaymentProvider({ db, asyncDelayMs: 0 });
   const workers = startWorkers({
     db,
     pubsub,

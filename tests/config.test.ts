@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       paymentProvider: 'test',
       paymentAsyncDelayMs: 2_000,
       paymentHoldExtensionSeconds: 900,
+      paymentRetryAfterSeconds: 30,
       sweepIntervalMs: 1_000,
       sweepBatchSize: 500,
       relayPollIntervalMs: 1_000,

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendWebhook, type TestPaymentProvider } from '../datasources/payments/test-provider.js';
+import { sendWebhook, type TestCharge, type TestPaymentProvider } from '../datasources/payments/test-provider.js';
 import { requestHash } from '../domain/booking/booking.rules.js';
 import type { PaymentEvent } from '../domain/booking/payment.js';
 import { modes, startTestServer, type GraphQLResponse, type Mode, type TestServer } from './helpers/harness.js';
@@ -242,6 +242,8 @@ interface State {
   capacity: number;
   maxTicketsPerUser: number;
   outbox: OutboxRow[];
+  /** The test provider's charges, by key (booking id). */
+  charges: Map<string, TestCharge>;
 }
 
 /** What a step's requests answered, for the checks after the step. */
@@ -333,7 +335,8 @@ async function loadState(run: Run): Promise<State> {
     `SELECT id::int AS id, topic, payload FROM outbox WHERE topic = $1 OR topic = ANY($2::text[]) ORDER BY id`,
     [`seatMap.${run.event.eventId}`, topics],
   );
-  return { seats: seats.rows, holds, bookings, outbox: outbox.rows, ...inventory.rows[0]! };
+  const charges = new Map((await run.ctx.provider.ledger()).map((charge) => [charge.key, charge]));
+  return { seats: seats.rows, holds, bookings, outbox: outbox.rows, charges, ...inventory.rows[0]! };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -445,11 +448,12 @@ async function execute(run: Run, before: { holds: HoldRow[]; bookings: BookingRo
       // Read the bookings now, not at the start of the step: a charge a concurrent confirm has just made may be
       // settled before that request has recorded it (the webhook overtakes the response).
       const { rows } = await server.app.services.db.query<{ id: string }>(`SELECT id FROM bookings WHERE event_id = $1 ORDER BY created_at, id`, [run.event.eventId]);
-      const charges = rows.map((row) => provider.charges.get(row.id)).filter((charge) => charge !== undefined);
+      const ledger = new Map((await provider.ledger()).map((charge) => [charge.key, charge]));
+      const charges = rows.map((row) => ledger.get(row.id)).filter((charge) => charge !== undefined);
       const candidates = command.pendingOnly ? charges.filter((charge) => charge.status === 'pending') : charges;
       const charge = candidates[command.pick % Math.max(candidates.length, 1)];
       if (!charge) return void (count(run, 'settle: no charge'), run.trace.push(`  settle: no charge`));
-      const event = provider.settle(charge.chargeId, command.outcome);
+      const event = await provider.settle(charge.chargeId, command.outcome);
       run.trace.push(`  settle ${short(charge.key)} ${command.outcome} (${command.delivery}) -> ${event.type}`);
       if (command.delivery === 'later') run.queued.push(event);
       else if (command.delivery === 'twiceConcurrent') await Promise.all([deliver(run, event, 'deliver'), deliver(run, event, 'deliver')]);
@@ -609,7 +613,7 @@ function checkState(run: Run, state: State, final: boolean): string[] {
     const b = `${booking.status} booking ${short(booking.id)} (charge ${booking.chargeStatus}, refund ${booking.refundStatus})`;
     const calls = chargeCalls.get(booking.id) ?? 0;
     if (calls !== 1) problems.push(`${b} was sent to the provider ${calls} times`);
-    const charge = provider.charges.get(booking.id);
+    const charge = state.charges.get(booking.id);
     if (!charge) {
       problems.push(`${b} has no charge in the provider ledger`);
       continue;
@@ -851,10 +855,10 @@ async function runScenario(ctx: ModeContext, scenario: Scenario): Promise<void> 
   const { bookings } = await loadHoldsAndBookings(run);
   let turn = 0;
   for (const booking of bookings) {
-    const charge = provider.charges.get(booking.id);
+    const charge = await provider.chargeOf(booking.id);
     if (charge?.status !== 'pending') continue;
     const outcome = scenario.finalOutcomes[turn++ % scenario.finalOutcomes.length] ? 'succeeded' : 'failed';
-    await deliver(run, provider.settle(charge.chargeId, outcome), `settle ${outcome}, deliver`);
+    await deliver(run, await provider.settle(charge.chargeId, outcome), `settle ${outcome}, deliver`);
   }
   const expired = await server.app.sweeper.runOnce();
   run.trace.push(`  sweep -> ${expired} expired`);
@@ -891,7 +895,7 @@ async function runScenario(ctx: ModeContext, scenario: Scenario): Promise<void> 
       `SELECT (SELECT count(*)::int FROM outbox) AS outbox, (SELECT count(*)::int FROM payment_events) AS events`,
     );
     const again = await loadState(run);
-    const ledger = again.bookings.map((booking) => ({ ...provider.charges.get(booking.id) }));
+    const ledger = again.bookings.map((booking) => ({ ...again.charges.get(booking.id) }));
     return JSON.stringify({ counts: counts.rows[0], seats: again.seats, holds: again.holds, bookings: again.bookings, version: again.version, ledger });
   };
   count(run, 'runs');

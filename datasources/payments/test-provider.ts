@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db.js';
 import { signWebhook, type ChargeOutcome, type PaymentEvent, type PaymentProvider } from '../../domain/booking/payment.js';
 
 /** A charge as the test provider keeps it. */
@@ -14,10 +15,12 @@ export interface TestCharge {
 }
 
 export interface TestPaymentProvider extends PaymentProvider {
-  /** Every charge made, by key (booking id). */
-  readonly charges: ReadonlyMap<string, TestCharge>;
+  /** The charge made with this key (booking id), if any. */
+  chargeOf(key: string): Promise<TestCharge | undefined>;
+  /** Every charge made, oldest first. */
+  ledger(): Promise<TestCharge[]>;
   /** Settles a pending `tok_async` charge and returns the webhook event the provider sends for it. */
-  settle(chargeId: string, outcome: 'succeeded' | 'failed'): PaymentEvent;
+  settle(chargeId: string, outcome: 'succeeded' | 'failed'): Promise<PaymentEvent>;
   /** Stops delivering scheduled webhooks. */
   close(): void;
 }
@@ -25,58 +28,76 @@ export interface TestPaymentProvider extends PaymentProvider {
 /** The tokens of API.md: approved at once, declined, or answered later by webhook. */
 const TOKENS = new Set(['tok_visa', 'tok_declined', 'tok_async']);
 
+const columns = `charge_id AS "chargeId", key, token, amount, currency, status, refunds`;
+
 /**
- * The built-in test provider (the default outside production). It keeps its ledger in memory, so it is only
- * for one process: demos, tests and benchmarks. `tok_async` charges settle as succeeded after `asyncDelayMs`
- * through `deliver` (the server posts a signed webhook to itself); 0 leaves them pending until `settle`.
+ * The built-in test provider (the default outside production). Its ledger is a table of the database
+ * (migration 009), so every process on that database shares it, as they would a real provider's. `tok_async`
+ * charges succeed `asyncDelayMs` after they were made: the process that made one then posts the signed webhook
+ * through `deliver` (the server posts it to itself), and `find` reports it captured from then on wherever it is
+ * asked (the webhook of a process that died is not lost). 0 leaves them pending until `settle`.
  */
-export function createTestPaymentProvider(options: { asyncDelayMs: number; deliver?: (event: PaymentEvent) => Promise<void> }): TestPaymentProvider {
-  const charges = new Map<string, TestCharge>();
-  const byChargeId = new Map<string, TestCharge>();
+export function createTestPaymentProvider(options: { db: Queryable; asyncDelayMs: number; deliver?: (event: PaymentEvent) => Promise<void> }): TestPaymentProvider {
+  const { db } = options;
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
-  function settle(chargeId: string, outcome: 'succeeded' | 'failed'): PaymentEvent {
-    const charge = byChargeId.get(chargeId);
+  const chargeOf = async (key: string) => (await db.query<TestCharge>(`SELECT ${columns} FROM test_payment_charges WHERE key = $1`, [key])).rows[0];
+  const outcomeOf = (charge: TestCharge): ChargeOutcome => ({ status: charge.status === 'failed' ? 'declined' : charge.status, chargeId: charge.chargeId });
+
+  async function settle(chargeId: string, outcome: 'succeeded' | 'failed'): Promise<PaymentEvent> {
+    const { rows } = await db.query<TestCharge>(
+      `UPDATE test_payment_charges SET status = CASE WHEN status = 'pending' THEN $2 ELSE status END
+        WHERE charge_id = $1 RETURNING ${columns}`,
+      [chargeId, outcome === 'succeeded' ? 'captured' : 'failed'],
+    );
+    const charge = rows[0];
     if (!charge) throw new Error(`no test charge ${chargeId}`);
-    if (charge.status === 'pending') charge.status = outcome === 'succeeded' ? 'captured' : 'failed';
-    return {
-      id: `pev_${randomUUID()}`,
-      type: charge.status === 'captured' ? 'charge.succeeded' : 'charge.failed',
-      data: { chargeId, bookingId: charge.key },
-    };
+    return { id: `pev_${randomUUID()}`, type: charge.status === 'captured' ? 'charge.succeeded' : 'charge.failed', data: { chargeId, bookingId: charge.key } };
+  }
+
+  function scheduleWebhook(chargeId: string): void {
+    if (!(options.asyncDelayMs > 0 && options.deliver)) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) void settle(chargeId, 'succeeded').then(options.deliver).catch(() => {});
+    }, options.asyncDelayMs);
+    timer.unref();
+    timers.add(timer);
   }
 
   return {
     name: 'test',
-    charges,
+    chargeOf,
     settle,
+    ledger: async () => (await db.query<TestCharge>(`SELECT ${columns} FROM test_payment_charges ORDER BY created_at, key`)).rows,
     acceptsToken: (token) => TOKENS.has(token),
     async charge({ key, token, amount, currency }): Promise<ChargeOutcome> {
-      let charge = charges.get(key);
-      if (!charge) {
-        const status = token === 'tok_visa' ? 'captured' : token === 'tok_declined' ? 'declined' : 'pending';
-        charge = { chargeId: `ch_${randomUUID()}`, key, token, amount, currency, status, refunds: 0 };
-        charges.set(key, charge);
-        byChargeId.set(charge.chargeId, charge);
-        const { chargeId } = charge;
-        if (status === 'pending' && options.asyncDelayMs > 0 && options.deliver) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            if (!closed) void options.deliver!(settle(chargeId, 'succeeded')).catch(() => {});
-          }, options.asyncDelayMs);
-          timer.unref();
-          timers.add(timer);
-        }
-      }
-      const status = charge.status === 'failed' ? 'declined' : charge.status;
-      return { status, chargeId: charge.chargeId };
+      const status = token === 'tok_visa' ? 'captured' : token === 'tok_declined' ? 'declined' : 'pending';
+      const { rows } = await db.query<TestCharge>(
+        `INSERT INTO test_payment_charges (key, charge_id, token, amount, currency, status, settles_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'pending' AND $7::int > 0 THEN now() + make_interval(secs => $7::int / 1000.0) END)
+         ON CONFLICT (key) DO NOTHING RETURNING ${columns}`,
+        [key, `ch_${randomUUID()}`, token, amount, currency, status, options.asyncDelayMs],
+      );
+      // Asked again with the same key: the first charge's answer (a statement of its own sees it committed).
+      const charge = rows[0] ?? (await chargeOf(key))!;
+      if (rows[0]?.status === 'pending') scheduleWebhook(charge.chargeId);
+      return outcomeOf(charge);
+    },
+    async find(key) {
+      await db.query(`UPDATE test_payment_charges SET status = 'captured' WHERE key = $1 AND status = 'pending' AND settles_at <= now()`, [key]);
+      const charge = await chargeOf(key);
+      return charge ? outcomeOf(charge) : null;
     },
     async refund({ key, chargeId }) {
-      const charge = charges.get(key);
-      if (!charge || charge.chargeId !== chargeId) throw new Error(`no test charge ${chargeId} for ${key}`);
-      if (charge.status === 'captured' && charge.refunds === 0) charge.refunds = 1;
-      return { refundId: `re_${charge.chargeId.slice(3)}` };
+      const { rows } = await db.query<{ chargeId: string }>(
+        `UPDATE test_payment_charges SET refunds = CASE WHEN status = 'captured' THEN 1 ELSE refunds END
+          WHERE key = $1 AND charge_id = $2 RETURNING charge_id AS "chargeId"`,
+        [key, chargeId],
+      );
+      if (!rows[0]) throw new Error(`no test charge ${chargeId} for ${key}`);
+      return { refundId: `re_${chargeId.slice(3)}` };
     },
     close() {
       closed = true;

@@ -157,6 +157,16 @@ export async function findRefundsDue(db: Queryable, olderThanSeconds: number, li
   return rows;
 }
 
+/** Bookings waiting for their charge's outcome with no change for `olderThanSeconds`, oldest first. */
+export async function findUnsettledBookings(db: Queryable, olderThanSeconds: number, limit: number): Promise<DbBooking[]> {
+  const { rows } = await db.query<DbBooking>(
+    `SELECT ${columns} FROM bookings WHERE status = 'PENDING_PAYMENT' AND updated_at <= now() - make_interval(secs => $1)
+      ORDER BY updated_at LIMIT $2`,
+    [olderThanSeconds, limit],
+  );
+  return rows;
+}
+
 /** Records a provider event as applied; false when it was applied before (a duplicate delivery). */
 export async function recordPaymentEvent(tx: Queryable, id: string, type: string): Promise<boolean> {
   const { rowCount } = await tx.query(`INSERT INTO payment_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, type]);

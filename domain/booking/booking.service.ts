@@ -7,6 +7,7 @@ import {
   findBookingsOfOwner,
   findLiveBookingOfHold,
   findRefundsDue,
+  findUnsettledBookings,
   freeBookedSeats,
   insertBooking,
   recordPaymentEvent,
@@ -215,11 +216,21 @@ async function refund(deps: BookingDeps, booking: DbBooking): Promise<void> {
   }
 }
 
-/** Retries refunds that are due and were not recorded for a while (a crash or a provider outage). */
-export async function retryDueRefunds(deps: BookingDeps, olderThanSeconds: number, limit: number): Promise<number> {
+/**
+ * What the sweep does for payments that went quiet for `olderThanSeconds` (a process that died between the
+ * provider's answer and its record, a lost webhook, a provider outage): retries the refunds that are due, and
+ * asks the provider what became of the charges of bookings still waiting for one, then applies the answer as
+ * the confirming request would have. A charge the provider never saw stays for the hold's expiry to fail.
+ */
+export async function recoverQuietPayments(deps: BookingDeps, olderThanSeconds: number, limit: number): Promise<number> {
   const due = await findRefundsDue(deps.db, olderThanSeconds, limit);
   for (const booking of due) await refund(deps, booking);
-  return due.length;
+  const unsettled = await findUnsettledBookings(deps.db, olderThanSeconds, limit);
+  for (const booking of unsettled) {
+    const outcome = await deps.payments.find(booking.id);
+    if (outcome && (outcome.status !== 'pending' || booking.chargeStatus === 'requested')) await settleCharge(deps, booking.id, outcome);
+  }
+  return due.length + unsettled.length;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface PaymentProvider {
   acceptsToken(token: string): boolean;
   charge(request: { key: string; token: string; amount: number; currency: string }): Promise<ChargeOutcome>;
   refund(request: { key: string; chargeId: string; amount: number }): Promise<{ refundId: string }>;
+  /** What became of the charge made with this key, or null when none was made (the sweep asks about quiet ones). */
+  find(key: string): Promise<ChargeOutcome | null>;
 }
 
 /** What the provider says of a charge: `pending` means the answer comes later, by webhook. */
