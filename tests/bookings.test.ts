@@ -268,6 +268,23 @@ describe.each(modes)('bookings and payments (%s)', (mode) => {
       expect(await seatCounts(server, event.eventId)).toMatchObject({ booked: 3, held: 1 });
     });
 
+    it('a retry of a payment whose first request died before the provider heard of it asks the provider again, once', async () => {
+      const event = await createOnSaleEvent(server, SECTIONS);
+      const held = await hold(event, [34]);
+      const key = newKey();
+      const first = ok(await confirm(held.id, 'tok_async', key)).confirmBooking;
+      await db().query(`DELETE FROM test_payment_charges WHERE key = $1`, [first.id.slice(4)]);
+      await db().query(`UPDATE bookings SET charge_status = 'requested', charge_id = NULL WHERE id = $1`, [first.id.slice(4)]);
+      // The retry waits for the first request (REPLAY_WAIT_MS), then charges: one charge, the same booking.
+      const [again, twice] = await Promise.all([confirm(held.id, 'tok_async', key), confirm(held.id, 'tok_async', key)]);
+      expect(ok(again).confirmBooking).toMatchObject({ id: first.id, status: 'PENDING_PAYMENT' });
+      expect(ok(twice).confirmBooking).toMatchObject({ id: first.id, status: 'PENDING_PAYMENT' });
+      expect((await provider().ledger()).filter((charge) => charge.key === first.id.slice(4))).toHaveLength(1);
+      expect(await bookingRow(first.id)).toMatchObject({ status: 'PENDING_PAYMENT', chargeStatus: 'pending' });
+      // Another token with that key is another request.
+      expect(codes(await confirm(held.id, 'tok_visa', key))).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+    });
+
     it('refuses unsigned, mis-signed, stale and malformed webhooks with 400, and changes nothing', async () => {
       const event = await createOnSaleEvent(server, SECTIONS);
       const pending = ok(await confirm((await hold(event, [13])).id, 'tok_async')).confirmBooking;

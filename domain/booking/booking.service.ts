@@ -82,9 +82,21 @@ export async function confirmBooking(
     started = await start();
   }
   if ('inFlight' in started) throw holdBeingPaid();
-  if ('previous' in started) return replay(await settledBooking(deps.db, started.previous), hash);
-  const { booking } = started;
-  const outcome = await deps.payments.charge({ key: booking.id, token: input.paymentToken, amount: booking.total, currency: booking.currency });
+  if ('previous' in started) {
+    const previous = await settledBooking(deps.db, started.previous);
+    // Its first request went quiet before recording the provider's answer (its process may have died): this retry,
+    // with the same input, asks the provider again. The provider's idempotency by key keeps it one charge.
+    if (previous.status === 'PENDING_PAYMENT' && previous.chargeStatus === 'requested' && previous.requestHash === hash) {
+      return pay(deps, previous, input.paymentToken);
+    }
+    return replay(previous, hash);
+  }
+  return pay(deps, started.booking, input.paymentToken);
+}
+
+/** Charges a booking (the provider call, outside any transaction) and applies the answer; declined throws. */
+async function pay(deps: BookingDeps, booking: DbBooking, paymentToken: string): Promise<DbBooking> {
+  const outcome = await deps.payments.charge({ key: booking.id, token: paymentToken, amount: booking.total, currency: booking.currency });
   const settled = await settleCharge(deps, booking.id, outcome);
   if (settled.failure === 'declined') throw paymentDeclined();
   return settled;
