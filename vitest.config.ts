@@ -1,7 +1,10 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** They stop and restart the local Redis server: every other user of it would see the outage. */
-const REDIS_RESTART = ['tests/redis-restart.test.ts', 'tests/waiting-room-restart.test.ts'];
+/**
+ * Run after everything else, one at a time: two stop and restart the local Redis server (every other user of it
+ * would see the outage), and the surge runs four processes of its own that would starve the files beside it.
+ */
+const ALONE = ['tests/redis-restart.test.ts', 'tests/waiting-room-restart.test.ts', 'tests/surge.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -18,8 +21,8 @@ export default defineConfig({
     // Each file gets its own database; failures name what broke, so no retries that could hide a race.
     retry: 0,
     // Two projects, run one after the other (sequence.groupOrder: lowest first; a project waits for the one
-    // before it to finish): every test file in parallel, then the Redis restart alone, with nothing else running
-    // that could see Redis go away. `npm test` and `npx vitest run <file>` run either as before. Each project
+    // before it to finish): every test file in parallel, then the ALONE files one by one, with nothing else running
+    // that could see Redis go away or be starved. `npm test` and `npx vitest run <file>` run either as before. Each project
     // runs the global setup (its own template database).
     projects: [
       {
@@ -27,7 +30,7 @@ export default defineConfig({
         test: {
           name: 'onsale',
           include: ['tests/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...REDIS_RESTART],
+          exclude: [...configDefaults.exclude, ...ALONE],
           globalSetup: ['tests/helpers/global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
@@ -35,9 +38,9 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'redis-restart',
-          include: REDIS_RESTART,
-          // One restart at a time.
+          name: 'alone',
+          include: ALONE,
+          // One at a time.
           fileParallelism: false,
           globalSetup: ['tests/helpers/global-setup.ts'],
           sequence: { groupOrder: 1 },

@@ -65,6 +65,8 @@ export interface RunningServer {
   readonly pid: number;
   /** Stops the server: SIGTERM, then SIGKILL if it has not exited within 15 s. */
   stop(): Promise<void>;
+  /** Kills it at once (SIGKILL), as a crash would; resolves when it is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -77,8 +79,8 @@ const LOAD_FROM_ONE_ADDRESS = {
   RATE_LIMIT_JOINS_PER_MINUTE: '100000000',
 };
 
-/** The server started last, for the last-resort handlers below. */
-let current: ChildProcess | undefined;
+/** The processes started and not yet stopped, for the last-resort handlers below. */
+const children = new Set<ChildProcess>();
 
 const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
@@ -92,14 +94,18 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * Starts `node --import tsx server/index.ts` with `env` over this process's environment, and waits (up to
- * `readyTimeoutMs`) for `GET <baseUrl>/readyz` to answer 200. Fails at once if something already answers there,
- * or if the server exits first; a server that is not ready in time is stopped before this fails.
+ * Starts `node --import tsx server/index.ts` (with `compiled`, `node dist/server/index.js`: `npm run build` first)
+ * with `args` (`worker`) and `env` over this process's environment, and waits (up to `readyTimeoutMs`) for
+ * `GET <baseUrl>/readyz` to answer 200. Fails at once if something already answers there, or if the server exits
+ * first; a server that is not ready in time is stopped before this fails. `quiet` drops its output.
  */
 export async function startServer(options: {
   env: Record<string, string>;
   baseUrl: string;
   readyTimeoutMs: number;
+  args?: string[];
+  compiled?: boolean;
+  quiet?: boolean;
 }): Promise<RunningServer> {
   const { env, baseUrl, readyTimeoutMs } = options;
   // A leftover server on the port would answer /readyz in place of ours and be measured instead.
@@ -111,13 +117,16 @@ export async function startServer(options: {
 
   // BENCH_SERVER_NODE_ARGS adds Node flags to the server alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/index.ts'], {
+  const entry = options.compiled ? ['dist/server/index.js'] : ['--import', 'tsx', 'server/index.ts'];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...(options.args ?? [])], {
     cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', options.quiet ? 'ignore' : 'inherit'],
     env: { ...process.env, ...LOAD_FROM_ONE_ADDRESS, ...env },
   });
-  current = child;
-  const server: RunningServer = { pid: child.pid ?? -1, stop: () => stopChild(child) };
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server: RunningServer = { pid: child.pid ?? -1, stop: () => stopChild(child), kill: () => (child.kill('SIGKILL'), gone) };
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
 
@@ -161,6 +170,12 @@ export async function memoryOf(pid: number): Promise<{ rssMB: number; peakMB: nu
  * code `main` returns (1 if it throws, after printing why).
  */
 export async function runBenchmark(main: () => Promise<number>, cleanup?: () => void): Promise<never> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the server`);
+      void Promise.all([...children].map(stopChild)).finally(() => process.exit(130));
+    });
+  }
   let exitCode = 1;
   try {
     exitCode = await main();
@@ -168,18 +183,13 @@ export async function runBenchmark(main: () => Promise<number>, cleanup?: () => 
     console.error(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     cleanup?.();
-    await stopChild(current);
+    await Promise.all([...children].map(stopChild));
   }
   process.exit(exitCode);
 }
 
-// Last resort if the benchmark goes away some other way (an uncaught error, Ctrl-C).
+// Last resort if the benchmark goes away some other way (an uncaught error; Ctrl-C: runBenchmark).
 process.once('exit', () => {
-  if (current && isRunning(current)) current.kill('SIGKILL');
+  for (const child of children) if (isRunning(child)) child.kill('SIGKILL');
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the server`);
-    void stopChild(current).finally(() => process.exit(130));
-  });
-}
+
