@@ -20,18 +20,21 @@ const { values: flags } = parseArgs({
     rows: { type: 'string', default: '20' },
     'seats-per-row': { type: 'string', default: '50' },
     gateways: { type: 'string', default: '2' },
-    'admissions-per-minute': { type: 'string', default: '6000' },
-    'join-seconds': { type: 'string', default: '25' },
+    'admissions-per-minute': { type: 'string', default: '3000' },
+    'join-seconds': { type: 'string', default: '60' },
     'hold-seconds': { type: 'string', default: '60' },
     'max-sale-seconds': { type: 'string', default: '150' },
     'kill-gateway-at': { type: 'string', default: '0.3' },
     'restart-redis-at': { type: 'string', default: '0.6' },
     'waitlist-share': { type: 'string', default: '0.3' },
     'pool-size': { type: 'string', default: '10' },
+    'coalesce-ms': { type: 'string', default: '500' },
     'redis-port': { type: 'string', default: '6390' },
     port: { type: 'string', default: '4700' },
     database: { type: 'string', default: 'onsale_bench_onsale' },
     tsx: { type: 'boolean', default: false },
+    // Appended to the results' file names (onsale-<date>-<label>.json), to keep several runs of a day.
+    label: { type: 'string', default: '' },
   },
 });
 const number = (name: keyof typeof flags, min: number, max: number) => {
@@ -62,6 +65,7 @@ const options: SurgeOptions = {
   redisPort: number('redis-port', 1, 65_535),
   basePort: number('port', 1, 65_000),
   poolSize: number('pool-size', 1, 100),
+  coalesceMs: number('coalesce-ms', 0, 60_000),
   quiet: false,
   log: (line) => console.log(`  ${line}`),
 };
@@ -92,7 +96,7 @@ async function main(): Promise<number> {
   for (const [op, s] of Object.entries(result.operations)) console.log(`  ${op.padEnd(20)}${String(s.count).padStart(6)}${String(s.p50Ms).padStart(10)}${String(s.p99Ms).padStart(9)}${String(s.maxMs).padStart(9)}`);
   console.log(`errors by code: ${JSON.stringify(result.errors)}`);
   console.log(`fans: ${JSON.stringify(result.outcomes)}`);
-  console.log(`deltas delivered ${result.deltas}, reconnects ${result.reconnects}, failovers ${result.failovers}, watcher reads ${result.refetches}; CPU steal ${cpuSteal ?? 'unknown'}`);
+  console.log(`deltas delivered ${result.deltas}, reconnects ${result.reconnects}, failovers ${result.failovers}, watcher reads ${result.refetches}; load generator's event-loop delay p99 ${result.loadGeneratorLoopDelayP99Ms} ms; CPU steal ${cpuSteal ?? 'unknown'}`);
   console.log(`peak RSS (MB): ${JSON.stringify(result.peakRssMB)}; faults: ${JSON.stringify(result.faults)}`);
 
   const hold = result.operations.holdBestAvailable;
@@ -105,7 +109,7 @@ async function main(): Promise<number> {
   ];
   printTargets(targets);
 
-  const date = machine.date.slice(0, 10);
+  const date = `${machine.date.slice(0, 10)}${flags.label ? `-${flags.label}` : ''}`;
   const settings = { ...options, log: undefined, cpuSteal };
   await writeResults(`onsale-${date}.json`, { settings, machine, postgresSettings, result, invariants: result.invariants, targets });
   await mkdir(new URL('results/', import.meta.url), { recursive: true });

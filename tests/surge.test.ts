@@ -29,6 +29,7 @@ describe('the on-sale surge, small', () => {
       redisPort: 16_000 + (process.pid % 1_000),
       basePort: 17_000 + (process.pid % 1_000) * 4,
       poolSize: 4,
+      coalesceMs: 100,
       quiet: true,
       log: () => {},
     });

@@ -2,6 +2,7 @@
 // bench/surge/surge.ts with an IPC channel. Fans join the waiting room, wait for their admission by subscription,
 // hold best-available seats, pay (or not), and join the waitlist when nothing is left; watchers follow the seat map.
 // Each fan has a home gateway and moves to the next one when its connection fails, as behind a load balancer.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { graphqlClient, tokenSigner, type GqlAnswer, type GraphqlClient } from '../common.js';
@@ -29,7 +30,10 @@ const stopWaiters = new Set<() => void>();
 /** Resolves when the parent says stop: every wait below races it. */
 const stopped = () => new Promise<void>((resolve) => (stopping ? resolve() : stopWaiters.add(resolve)));
 
-const report: FansReport = { latencies: {}, timeline: {}, codes: {}, outcomes: {}, reconnects: 0, deltas: 0, refetches: 0, failovers: 0 };
+const report: FansReport = { latencies: {}, timeline: {}, codes: {}, outcomes: {}, reconnects: 0, deltas: 0, refetches: 0, failovers: 0, loopDelayP99Ms: 0 };
+// This process's own event-loop delay: what of a latency measured here is the load generator's, not the server's.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const count = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
 
 /** One operation over HTTP from `who` (its home gateway, then the others when that one cannot be reached), timed. */
@@ -266,7 +270,7 @@ process.on('message', (message: FansRequest) => {
       fan(i).then((outcome) => count(report.outcomes, outcome), (error: unknown) => count(report.outcomes, `crashed: ${String(error)}`)),
     );
     // Done once every fan has finished (bought, given up, or stopped); the watchers carry on until asked.
-    void Promise.all(fans).then(() => send({ type: 'fansDone', report }));
+    void Promise.all(fans).then(() => send({ type: 'fansDone', report: { ...report, loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10 } }));
     send({ type: 'started' });
   } else if (message.type === 'stop') {
     stopping = true;

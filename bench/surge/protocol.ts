@@ -48,6 +48,8 @@ export interface FansReport {
   refetches: number;
   /** Requests moved to another gateway because theirs could not be reached. */
   failovers: number;
+  /** The load generator's own event-loop delay, p99 (ms): how much of a latency measured there is its own. */
+  loopDelayP99Ms: number;
 }
 
 export interface WatcherCheck {

@@ -76,7 +76,8 @@ ${table(Object.entries(result.errors).map(([key, n]) => [key, n]), ['operation a
 ${table(Object.entries(result.outcomes).map(([key, n]) => [key, n]), ['outcome', 'fans'])}
 <h2>Processes (peak RSS)</h2>
 ${table(Object.entries(result.peakRssMB).map(([name, mb]) => [name, mb]), ['process', 'MB'])}
-<p>Reconnects ${result.reconnects}, requests moved to another gateway ${result.failovers}, watcher seat-map reads ${result.refetches}.</p>
+<p>Reconnects ${result.reconnects}, requests moved to another gateway ${result.failovers}, watcher seat-map reads ${result.refetches}.
+The load generator's own event-loop delay, p99: ${result.loadGeneratorLoopDelayP99Ms} ms (part of every latency measured there).</p>
 <h2>Settings and machine</h2>
 <pre>${escape(JSON.stringify({ settings, machine }, null, 2))}</pre>
 </body></html>

@@ -42,6 +42,8 @@ export interface SurgeOptions {
   /** Gateways listen on basePort, basePort + 1, …; the worker after them. */
   basePort: number;
   poolSize: number;
+  /** The gateways' SEAT_MAP_COALESCE_MS: at most one seat-map message per watcher this often. */
+  coalesceMs: number;
   quiet: boolean;
   log: (line: string) => void;
 }
@@ -70,6 +72,7 @@ export interface SurgeResult {
   reconnects: number;
   refetches: number;
   failovers: number;
+  loadGeneratorLoopDelayP99Ms: number;
   peakRssMB: Record<string, number>;
   faults: { t: number; what: string }[];
   samples: Sample[];
@@ -132,6 +135,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
         SEED_DEMO: 'never',
         WORKERS: 'off',
         DATABASE_POOL_SIZE: String(o.poolSize),
+        SEAT_MAP_COALESCE_MS: String(o.coalesceMs),
         // Every fan and watcher comes from 127.0.0.1.
         WS_MAX_CONNECTIONS_PER_IP: '1000000',
         PAYMENT_RETRY_AFTER_SECONDS: '5',
@@ -290,6 +294,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
       reconnects: fansReport.reconnects,
       refetches: fansReport.refetches,
       failovers: fansReport.failovers,
+      loadGeneratorLoopDelayP99Ms: fansReport.loopDelayP99Ms,
       peakRssMB: peak,
       faults,
       samples,
