@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendWebhook, type TestPaymentProvider } from '../datasources/payments/test-provider.js';
 import { assertNotInTransaction } from '../datasources/db.js';
 import { signWebhook, type PaymentEvent } from '../domain/booking/payment.js';
+import { recoverQuietPayments } from '../domain/booking/booking.service.js';
 import { codes, modes, ok, startTestServer, type TestServer } from './helpers/harness.js';
 import { CANCEL, CONFIRM, createOnSaleEvent, HOLD_SEATS, lapseHolds, RELEASE, seatCounts, type TestEvent } from './helpers/write-path.js';
 
@@ -266,6 +267,21 @@ describe.each(modes)('bookings and payments (%s)', (mode) => {
       for (const id of [lost, died, due]) expect(await bookingRow(`bkg_${id}`)).toMatchObject({ status: 'CONFIRMED', chargeStatus: 'captured' });
       expect(await bookingRow(`bkg_${unseen}`)).toMatchObject({ status: 'PENDING_PAYMENT', chargeStatus: 'requested' });
       expect(await seatCounts(server, event.eventId)).toMatchObject({ booked: 3, held: 1 });
+    });
+
+    it('a payment the provider has no answer for yet does not crowd out the others: it goes to the back', async () => {
+      const event = await createOnSaleEvent(server, SECTIONS);
+      const first = ok(await confirm((await hold(event, [35])).id, 'tok_async')).confirmBooking.id.slice(4) as string;
+      const second = ok(await confirm((await hold(event, [36])).id, 'tok_async')).confirmBooking.id.slice(4) as string;
+      await db().query(`UPDATE test_payment_charges SET status = 'captured' WHERE key = $1`, [second]);
+      await db().query(`UPDATE bookings SET updated_at = now() - interval '2 hours' WHERE id = $1`, [first]);
+      await db().query(`UPDATE bookings SET updated_at = now() - interval '1 hour' WHERE id = $1`, [second]);
+      // One at a time: the oldest (still pending at the provider) first, then the other, not the oldest again.
+      await recoverQuietPayments(server.app.services, 1, 1);
+      expect((await bookingRow(`bkg_${second}`)).status).toBe('PENDING_PAYMENT');
+      await recoverQuietPayments(server.app.services, 1, 1);
+      expect(await bookingRow(`bkg_${second}`)).toMatchObject({ status: 'CONFIRMED' });
+      expect(await bookingRow(`bkg_${first}`)).toMatchObject({ status: 'PENDING_PAYMENT', chargeStatus: 'pending' });
     });
 
     it('a retry of a payment whose first request died before the provider heard of it asks the provider again, once', async () => {

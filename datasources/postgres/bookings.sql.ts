@@ -167,6 +167,11 @@ export async function findUnsettledBookings(db: Queryable, olderThanSeconds: num
   return rows;
 }
 
+/** Marks bookings as looked at now (`updated_at`), changing nothing else. */
+export async function touchBookings(db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length) await db.query(`UPDATE bookings SET updated_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+}
+
 /** Records a provider event as applied; false when it was applied before (a duplicate delivery). */
 export async function recordPaymentEvent(tx: Queryable, id: string, type: string): Promise<boolean> {
   const { rowCount } = await tx.query(`INSERT INTO payment_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [id, type]);

@@ -8,6 +8,7 @@ import {
   findLiveBookingOfHold,
   findRefundsDue,
   findUnsettledBookings,
+  touchBookings,
   freeBookedSeats,
   insertBooking,
   recordPaymentEvent,
@@ -238,10 +239,14 @@ export async function recoverQuietPayments(deps: BookingDeps, olderThanSeconds: 
   const due = await findRefundsDue(deps.db, olderThanSeconds, limit);
   for (const booking of due) await refund(deps, booking);
   const unsettled = await findUnsettledBookings(deps.db, olderThanSeconds, limit);
+  const unchanged: string[] = [];
   for (const booking of unsettled) {
     const outcome = await deps.payments.find(booking.id);
     if (outcome && (outcome.status !== 'pending' || booking.chargeStatus === 'requested')) await settleCharge(deps, booking.id, outcome);
+    else unchanged.push(booking.id);
   }
+  // Still waiting (the provider has no answer yet): to the back of the queue, so that they cannot crowd out others.
+  await touchBookings(deps.db, unchanged);
   return due.length + unsettled.length;
 }
 
