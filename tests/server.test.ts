@@ -185,7 +185,10 @@ describe('server faults and shutdown (postgres)', () => {
       });
       const inFlight = server.gql('{ event(id: "evt_1") { title } }');
       await waitFor(async () => {
-        const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`);
+        // pg_locks is the whole cluster's: only a wait in this server's database is this request's.
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
         return rows[0].n > 0;
       });
       const stopped = server.app.stop();
