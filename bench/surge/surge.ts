@@ -57,7 +57,10 @@ export interface Sample {
   admitted: number;
 }
 
-export interface SurgeResult {
+/** What the load generator counted (FansReport) and the surge passes on as it is. */
+type Counted = Pick<FansReport, 'outcomes' | 'deltas' | 'reconnects' | 'refetches' | 'failovers'>;
+
+export interface SurgeResult extends Counted {
   eventId: string;
   capacity: number;
   /** Seconds from the on-sale to the last seat booked; null when it did not sell out. */
@@ -67,11 +70,6 @@ export interface SurgeResult {
   bookingsPerSecond: number;
   operations: Record<string, Stats>;
   errors: Record<string, number>;
-  outcomes: Record<string, number>;
-  deltas: number;
-  reconnects: number;
-  refetches: number;
-  failovers: number;
   loadGeneratorLoopDelayP99Ms: number;
   peakRssMB: Record<string, number>;
   faults: { t: number; what: string }[];

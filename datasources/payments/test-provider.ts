@@ -86,9 +86,13 @@ export function createTestPaymentProvider(options: { db: Queryable; asyncDelayMs
       return outcomeOf(charge);
     },
     async find(key) {
-      await db.query(`UPDATE test_payment_charges SET status = 'captured' WHERE key = $1 AND status = 'pending' AND settles_at <= now()`, [key]);
-      const charge = await chargeOf(key);
-      return charge ? outcomeOf(charge) : null;
+      // A pending charge whose delay has passed has succeeded, whoever asks (one statement: the row as it is now).
+      const { rows } = await db.query<TestCharge>(
+        `UPDATE test_payment_charges SET status = CASE WHEN status = 'pending' AND settles_at <= now() THEN 'captured' ELSE status END
+          WHERE key = $1 RETURNING ${columns}`,
+        [key],
+      );
+      return rows[0] ? outcomeOf(rows[0]) : null;
     },
     async refund({ key, chargeId }) {
       const { rows } = await db.query<{ chargeId: string }>(

@@ -147,25 +147,21 @@ export async function recordRefund(db: Queryable, id: string, refundId: string):
   );
 }
 
-/** Bookings whose refund is due and has not been recorded for `olderThanSeconds` (a crash or a provider outage). */
-export async function findRefundsDue(db: Queryable, olderThanSeconds: number, limit: number): Promise<DbBooking[]> {
+/** Bookings matching `condition` (each has a partial index on updated_at) unchanged for `olderThanSeconds`, oldest first. */
+async function findQuiet(db: Queryable, condition: string, olderThanSeconds: number, limit: number): Promise<DbBooking[]> {
   const { rows } = await db.query<DbBooking>(
-    `SELECT ${columns} FROM bookings WHERE refund_status = 'due' AND updated_at <= now() - make_interval(secs => $1)
-      ORDER BY updated_at LIMIT $2`,
+    `SELECT ${columns} FROM bookings WHERE ${condition} AND updated_at <= now() - make_interval(secs => $1) ORDER BY updated_at LIMIT $2`,
     [olderThanSeconds, limit],
   );
   return rows;
 }
 
-/** Bookings waiting for their charge's outcome with no change for `olderThanSeconds`, oldest first. */
-export async function findUnsettledBookings(db: Queryable, olderThanSeconds: number, limit: number): Promise<DbBooking[]> {
-  const { rows } = await db.query<DbBooking>(
-    `SELECT ${columns} FROM bookings WHERE status = 'PENDING_PAYMENT' AND updated_at <= now() - make_interval(secs => $1)
-      ORDER BY updated_at LIMIT $2`,
-    [olderThanSeconds, limit],
-  );
-  return rows;
-}
+/** Bookings whose refund is due and has not been recorded for `olderThanSeconds` (a crash or a provider outage). */
+export const findRefundsDue = (db: Queryable, olderThanSeconds: number, limit: number) => findQuiet(db, `refund_status = 'due'`, olderThanSeconds, limit);
+
+/** Bookings waiting for their charge's outcome with no change for `olderThanSeconds`. */
+export const findUnsettledBookings = (db: Queryable, olderThanSeconds: number, limit: number) =>
+  findQuiet(db, `status = 'PENDING_PAYMENT'`, olderThanSeconds, limit);
 
 /** Marks bookings as looked at now (`updated_at`), changing nothing else. */
 export async function touchBookings(db: Queryable, ids: readonly string[]): Promise<void> {

@@ -118,7 +118,6 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
     if (moved === 0 || (small && since < POSITION_REFRESH_MS)) return;
     if (moved !== Infinity && since < POSITION_MIN_INTERVAL_MS) {
       // Too soon after the last one: show it when the interval is up, unless a newer "now serving" comes first.
-      clearTimeout(trailingTimer);
       trailingTimer = setTimeout(() => onServing(serving), POSITION_MIN_INTERVAL_MS - since);
       trailingTimer.unref();
       return;
