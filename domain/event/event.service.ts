@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { assertNotInTransaction, type Database } from '../../datasources/db.js';
+import { assertNotInTransaction, type Database, type Queryable } from '../../datasources/db.js';
 import { findEventsByIds, insertEvent, searchEvents as searchEventRows, type DbEvent, type EventQuery } from '../../datasources/postgres/events.sql.js';
 import { insertSections, type NewSection } from '../../datasources/postgres/sections.sql.js';
 import { insertSeatsFromSections } from '../../datasources/postgres/seats.sql.js';
@@ -131,6 +131,7 @@ export async function createEvent(
   const prices = sections.map((section) => section.price);
   const maxRows = Math.max(...sections.map((section) => section.rowCount));
   const created = await db.transaction(async (tx) => {
+    await allowBulkWork(tx);
     const eventId = await insertEvent(tx, {
       ...spec,
       title: spec.title.trim(),
@@ -149,6 +150,15 @@ export async function createEvent(
   });
   // Its first rush must not wait for autovacuum to learn that the seats exist (the plans depend on it): always
   // for an event of a thousand seats or more, else by autovacuum's rule.
-  if (options.refreshStatistics ?? true) await refreshWritePathStatistics(db, { all: ordinal >= BIG_EVENT_SEATS });
+  if (options.refreshStatistics ?? true) {
+    await db.transaction(async (tx) => (await allowBulkWork(tx), refreshWritePathStatistics(tx, { all: ordinal >= BIG_EVENT_SEATS })));
+  }
   return created;
 }
+
+/**
+ * Creating an event writes up to 200,000 seats and analyzes them: work proportional to the layout, which on a
+ * busy host may outlast DATABASE_STATEMENT_TIMEOUT_MS (meant for hot-path statements stuck behind a lock).
+ * Its own transaction gets minutes.
+ */
+const allowBulkWork = (tx: Queryable) => tx.query(`SET LOCAL statement_timeout = '120s'`);
