@@ -16,7 +16,8 @@ describe('the on-sale surge, small', () => {
       joinWindowMs: 4_000,
       holdDurationSeconds: 60,
       maxTicketsPerUser: 4,
-      maxSaleSeconds: 150,
+      // Room for a lapsed hold or two (60 s each) to pass through the waitlist.
+      maxSaleSeconds: 240,
       killGatewayAt: 0.2,
       restartRedisAt: 0.4,
       // No one abandons a hold here: its expiry would hold the sell-out back for the minimum hold (60 s). Refunds
@@ -39,10 +40,10 @@ describe('the on-sale surge, small', () => {
     expect(Object.values(result.invariants).every(Boolean)).toBe(true);
     // The surge did what it says: it sold out through both faults, and fans went through every path.
     expect(result.faults.map((fault) => fault.what)).toEqual(['SIGKILL gateway-2', 'Redis killed and restarted']);
-    expect(result.sellOutSeconds).not.toBeNull();
+    expect(result.sellOutSeconds, JSON.stringify({ unsold: result.unsold, outcomes: result.outcomes, errors: result.errors, faults: result.faults })).not.toBeNull();
     expect(result.failovers + result.reconnects).toBeGreaterThan(0);
     for (const outcome of ['visa: CONFIRMED', 'declined: CONFIRMED', 'async: CONFIRMED', 'refund: REFUNDED', 'offer: CONFIRMED']) {
       expect(result.outcomes[outcome], outcome).toBeGreaterThan(0);
     }
-  }, 300_000);
+  }, 420_000);
 });

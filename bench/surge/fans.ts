@@ -10,6 +10,7 @@ import { sleep } from '../server.js';
 import type { FanPlan, FansReport, FansRequest, Persona, WatcherCheck } from './protocol.js';
 
 const HOLD = `mutation($input: HoldBestAvailableInput!) { holdBestAvailable(input: $input) { id seats { ordinal } } }`;
+const HOLDS = `query($eventId: ID) { viewer { holds(eventId: $eventId) { id status } } }`;
 const CONFIRM = `mutation($input: ConfirmBookingInput!) { confirmBooking(input: $input) { id status } }`;
 const JOIN = `mutation($eventId: ID!) { joinWaitingRoom(eventId: $eventId) { id state } }`;
 const TICKET_UPDATED = `subscription($eventId: ID!) { queueTicketUpdated(eventId: $eventId) { state admissionToken } }`;
@@ -36,12 +37,25 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 const count = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
 
-/** One operation over HTTP from `who` (its home gateway, then the others when that one cannot be reached), timed. */
-async function call(who: { home: number }, op: string, query: string, variables: Record<string, unknown>, token?: string): Promise<GqlAnswer> {
+/** Moves `who` off gateway `failed` (when it is still there: a socket and a request may both have seen it fail). */
+const leave = (who: { home: number }, failed: number) => {
+  if (who.home === failed) who.home = (failed + 1) % plan.gateways.length;
+};
+
+/**
+ * One operation over HTTP from `who` (its home gateway, then the others when that one cannot be reached), timed.
+ * A request whose answer was lost may have been carried out: before it is sent again, `recover` (when given) asks
+ * the next gateway what became of it, as a client must for a mutation that is not idempotent.
+ */
+async function call(
+  who: { home: number }, op: string, query: string, variables: Record<string, unknown>, token?: string,
+  recover?: () => Promise<GqlAnswer | undefined>,
+): Promise<GqlAnswer> {
   for (let attempt = 0; ; attempt++) {
     const begun = performance.now();
+    const home = who.home;
     try {
-      const answer = await http[who.home]!.gql(query, variables, token);
+      const answer = await http[home]!.gql(query, variables, token);
       const ms = performance.now() - begun;
       (report.latencies[op] ??= []).push(ms);
       (report.timeline[op] ??= []).push([Date.now(), ms]);
@@ -50,10 +64,12 @@ async function call(who: { home: number }, op: string, query: string, variables:
     } catch {
       // The gateway is gone (or restarting): retry elsewhere. A confirm retried keeps its idempotency key.
       count(report.codes, `${op} NETWORK`);
-      who.home = (who.home + 1) % http.length;
+      leave(who, home);
       report.failovers++;
       if (attempt >= 2 * http.length) return { code: 'NETWORK', data: null };
       await sleep(200);
+      const recovered = await recover?.().catch(() => undefined);
+      if (recovered) return recovered;
     }
   }
 }
@@ -61,8 +77,9 @@ async function call(who: { home: number }, op: string, query: string, variables:
 /** A graphql-ws client that reconnects (to the next gateway when its own went away) until `done` says so. */
 function socket(who: { home: number }, connectionParams: Record<string, unknown>, done: () => boolean, onConnected?: () => void): Client {
   let connects = 0;
+  let dialled = who.home;
   return createClient({
-    url: () => plan.gateways[who.home]!.replace('http', 'ws'),
+    url: () => plan.gateways[(dialled = who.home)]!.replace('http', 'ws'),
     webSocketImpl: WebSocket,
     connectionParams,
     lazy: false,
@@ -76,7 +93,7 @@ function socket(who: { home: number }, connectionParams: Record<string, unknown>
         onConnected?.();
       },
       closed: (event) => {
-        if (!done() && (event as { code?: number }).code === 1006) who.home = (who.home + 1) % plan.gateways.length;
+        if (!done() && (event as { code?: number }).code === 1006) leave(who, dialled);
       },
     },
   });
@@ -124,8 +141,14 @@ async function fan(i: number): Promise<string> {
     const quantity = 1 + Math.floor(random() * 4);
     const attempts = [{ quantity, adjacent: true }, { quantity, adjacent: false }, { quantity: 1, adjacent: false }];
     let hold: { id: string } | undefined;
+    // A hold whose answer was lost with its gateway may exist: take it rather than make another (and leave that one to lapse).
+    const lostHold = async (): Promise<GqlAnswer | undefined> => {
+      const read = await http[who.home]!.gql(HOLDS, { eventId: plan.eventId }, token);
+      const active = (read.data?.viewer as { holds: { id: string; status: string }[] } | undefined)?.holds.find((h) => h.status === 'ACTIVE');
+      return active && { code: 'OK', data: { holdBestAvailable: active } };
+    };
     for (const attempt of attempts) {
-      const answer = await call(who, 'holdBestAvailable', HOLD, { input: { eventId: plan.eventId, admissionToken, ...attempt } }, token);
+      const answer = await call(who, 'holdBestAvailable', HOLD, { input: { eventId: plan.eventId, admissionToken, ...attempt } }, token, lostHold);
       if (answer.code === 'OK') hold = answer.data!.holdBestAvailable as { id: string };
       if (answer.code !== 'SEAT_UNAVAILABLE') break;
     }

@@ -95,3 +95,25 @@ export async function seatMapNow(db: pg.Client, eventId: number): Promise<{ vers
   for (const ordinal of ordinals) bits[ordinal >> 3]! |= 1 << (7 - (ordinal % 8));
   return { version, availability: bits.toString('base64'), settled: !lapsed };
 }
+
+/**
+ * Where the seats that are not sold are, for a sale that stopped short: available seats, holds by kind (a waitlist
+ * offer or not; a payment in flight or not), and the waitlist entries still waiting, by quantity.
+ */
+export async function unsoldSeats(db: pg.Client, eventId: number): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ what: string; n: number }>(
+    `SELECT 'available seats' AS what, count(*)::int AS n FROM seats WHERE event_id = $1 AND status = 'available'
+     UNION ALL
+     SELECT 'held seats: ' || CASE WHEN w.id IS NULL THEN 'hold' ELSE 'waitlist offer' END
+              || CASE WHEN b.id IS NULL THEN '' ELSE ', payment ' || b.charge_status END
+              || CASE WHEN h.expires_at <= now() THEN ', lapsed' ELSE '' END, sum(cardinality(h.ordinals))::int
+       FROM holds h LEFT JOIN waitlist_entries w ON w.offer_hold_id = h.id
+       LEFT JOIN bookings b ON b.hold_id = h.id AND b.status = 'PENDING_PAYMENT'
+      WHERE h.event_id = $1 AND h.status = 'ACTIVE' GROUP BY 1
+     UNION ALL
+     SELECT 'waitlist entries waiting for ' || quantity, count(*)::int FROM waitlist_entries
+      WHERE event_id = $1 AND state = 'WAITING' GROUP BY quantity`,
+    [eventId],
+  );
+  return Object.fromEntries(rows.map((row) => [row.what, row.n]));
+}
