@@ -98,6 +98,7 @@ async function main(): Promise<number> {
   console.log(`fans: ${JSON.stringify(result.outcomes)}`);
   console.log(`deltas delivered ${result.deltas}, reconnects ${result.reconnects}, failovers ${result.failovers}, watcher reads ${result.refetches}; load generator's event-loop delay p99 ${result.loadGeneratorLoopDelayP99Ms} ms; CPU steal ${cpuSteal ?? 'unknown'}`);
   console.log(`peak RSS (MB): ${JSON.stringify(result.peakRssMB)}; faults: ${JSON.stringify(result.faults)}`);
+  console.log(`gateway-1 measured itself: ${JSON.stringify(result.server)}`);
 
   const hold = result.operations.holdBestAvailable;
   const confirm = result.operations.confirmBooking;

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { benchSecrets, benchServerEnv, graphqlClient, stats, tokenSigner, type Stats } from '../common.js';
 import { memoryOf, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
-import { checkInvariants, seatMapNow, unsoldSeats, type Violations } from './invariants.js';
+import { checkInvariants, seatMapNow, serverView, unsoldSeats, type Violations } from './invariants.js';
 import type { FanPlan, FansAnswer, FansReport, FansRequest, Persona, WatcherCheck } from './protocol.js';
 
 export interface SurgeOptions {
@@ -65,6 +65,8 @@ export interface SurgeResult extends Counted {
   capacity: number;
   /** Seconds from the on-sale to the last seat booked; null when it did not sell out. */
   sellOutSeconds: number | null;
+  /** What gateway-1 measured itself when the sale stopped (invariants.ts, serverView). */
+  server: Record<string, number>;
   /** Where the unsold seats were when the sale stopped (empty when it sold out). */
   unsold: Record<string, number>;
   saleSeconds: number;
@@ -248,6 +250,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
     }
     const saleEnded = Date.now();
     const unsold = soldOutAt ? {} : await unsoldSeats(db, eventNumber);
+    const server = await serverView(`http://127.0.0.1:${o.basePort}`, { holdBestAvailable: 0.2, confirmBooking: 0.3 }).catch(() => ({}));
     o.log(soldOutAt ? `sold out ${since()} s after the on-sale` : `stopped ${since()} s after the on-sale, ${samples.at(-1)!.sold} of ${event.capacity} sold: ${JSON.stringify(unsold)}`);
     ask({ type: 'stop' });
     fansReport ??= (await answer('fansDone', 60_000))?.report;
@@ -286,6 +289,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
       capacity: event.capacity,
       sellOutSeconds: soldOutAt ? Math.round((soldOutAt - onSaleAt) / 100) / 10 : null,
       unsold,
+      server,
       saleSeconds: Math.round(saleSeconds * 10) / 10,
       holdsPerSecond: Math.round((holds / saleSeconds) * 10) / 10,
       bookingsPerSecond: Math.round((booked[0]!.bookings / saleSeconds) * 10) / 10,
