@@ -117,21 +117,3 @@ export async function unsoldSeats(db: pg.Client, eventId: number): Promise<Recor
   );
   return Object.fromEntries(rows.map((row) => [row.what, row.n]));
 }
-
-/**
- * What gateway `url` measured itself (its /metrics): per operation, how many it answered and the share answered
- * within each latency target; and the time its transactions waited for a pool client. Fans' latencies include
- * what the server never sees (the load generator's own delay, sockets queued in the kernel).
- */
-export async function serverView(url: string, targets: Record<string, number>): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const sum = (pattern: RegExp) => text.split('\n').filter((line) => pattern.test(line)).reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
-  const view: Record<string, number> = { poolWaitSeconds: sum(/^onsale_db_pool_wait_seconds_total /) };
-  for (const [operation, seconds] of Object.entries(targets)) {
-    const all = sum(new RegExp(`^onsale_graphql_operation_duration_seconds_count\\{operation="${operation}"`));
-    const within = sum(new RegExp(`^onsale_graphql_operation_duration_seconds_bucket\\{le="${seconds}",operation="${operation}"`));
-    view[`${operation} count`] = all;
-    view[`${operation} within ${seconds * 1000} ms`] = all ? Math.round((within / all) * 1000) / 1000 : 0;
-  }
-  return view;
-}

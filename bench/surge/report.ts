@@ -57,6 +57,8 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}.ok{c
 <h1>Onsale surge: ${allHeld ? '<span class="ok">every invariant held</span>' : '<span class="bad">AN INVARIANT FAILED</span>'}</h1>
 <p>${escape(result.eventId)}, ${result.capacity} seats. ${result.sellOutSeconds === null ? `Not sold out after ${result.saleSeconds} s.` : `Sold out ${result.sellOutSeconds} s after the on-sale.`}
 ${result.holdsPerSecond} holds/s, ${result.bookingsPerSecond} bookings/s; ${result.deltas} seat-map deltas delivered to the watchers.</p>
+${Object.keys(result.unsold).length ? `<p>Where the unsold seats were when the sale stopped: ${escape(JSON.stringify(result.unsold))}</p>` : ''}
+<p>What gateway-1 measured itself: ${escape(JSON.stringify(result.server))}</p>
 <h2>Invariants</h2>
 ${table(Object.entries(result.invariants).map(([name, ok]) => [name, ok ? 'held' : 'FAILED']), ['invariant', 'result'])}
 <h2>Targets</h2>

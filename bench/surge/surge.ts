@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { benchSecrets, benchServerEnv, graphqlClient, stats, tokenSigner, type Stats } from '../common.js';
 import { memoryOf, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
-import { checkInvariants, seatMapNow, serverView, unsoldSeats, type Violations } from './invariants.js';
+import { checkInvariants, seatMapNow, unsoldSeats, type Violations } from './invariants.js';
 import type { FanPlan, FansAnswer, FansReport, FansRequest, Persona, WatcherCheck } from './protocol.js';
 
 export interface SurgeOptions {
@@ -65,7 +65,7 @@ export interface SurgeResult extends Counted {
   capacity: number;
   /** Seconds from the on-sale to the last seat booked; null when it did not sell out. */
   sellOutSeconds: number | null;
-  /** What gateway-1 measured itself when the sale stopped (invariants.ts, serverView). */
+  /** What gateway-1 measured itself when the sale stopped (serverView). */
   server: Record<string, number>;
   /** Where the unsold seats were when the sale stopped (empty when it sold out). */
   unsold: Record<string, number>;
@@ -316,6 +316,28 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
     await redis.stop();
     await db.end().catch(() => {});
   }
+}
+
+/**
+ * What gateway `url` measured itself (its /metrics): per operation, how many it answered and the share answered
+ * within each latency target; and the time its transactions waited for a pool client. Fans' latencies include
+ * what the server never sees (the load generator's own delay, sockets queued in the kernel).
+ */
+async function serverView(url: string, targets: Record<string, number>): Promise<Record<string, number>> {
+  const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+  /** The sum over the samples of `name` whose labels include every one of `labels`. */
+  const sum = (name: string, ...labels: string[]) =>
+    lines.filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).filter((line) => labels.every((label) => line.includes(label)))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  const view: Record<string, number> = { poolWaitSeconds: sum('onsale_db_pool_wait_seconds_total') };
+  for (const [operation, seconds] of Object.entries(targets)) {
+    const label = `operation="${operation}"`;
+    const all = sum('onsale_graphql_operation_duration_seconds_count', label);
+    const within = sum('onsale_graphql_operation_duration_seconds_bucket', label, `le="${seconds}"`);
+    view[`${operation} count`] = all;
+    view[`${operation} within ${seconds * 1000} ms`] = all ? Math.round((within / all) * 1000) / 1000 : 0;
+  }
+  return view;
 }
 
 /** p50 and p99 of holds and confirms per second since the on-sale, as measured at the fans. */
