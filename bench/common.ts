@@ -154,9 +154,10 @@ export interface GraphqlClient {
  * A client of `http://127.0.0.1:<port>/graphql` over at most `maxSockets` keep-alive sockets. With
  * `idleSocketMs`, a socket left unused that long is closed by this side: a server closes idle keep-alive sockets
  * after 5 s (Node's default), and a busy one may do so just as a request arrives on it (ECONNRESET here).
+ * `localAddress` is the loopback address its sockets come from (see bench/surge/fans.ts).
  */
-export function graphqlClient(port: number, maxSockets: number, idleSocketMs?: number): GraphqlClient {
-  const agent = new http.Agent({ keepAlive: true, maxSockets, ...(idleSocketMs ? { timeout: idleSocketMs } : {}) });
+export function graphqlClient(port: number, maxSockets: number, idleSocketMs?: number, localAddress?: string): GraphqlClient {
+  const agent = new http.Agent({ keepAlive: true, maxSockets, ...(idleSocketMs ? { timeout: idleSocketMs } : {}), ...(localAddress ? { localAddress } : {}) });
 
   const post: GraphqlClient['post'] = (body, token) =>
     new Promise((resolve, reject) => {

@@ -24,7 +24,24 @@ const SEAT_MAP = `query($id: ID!) { event(id: $id) { seatMap { version availabil
 const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: $eventId) { fromVersion version changes { ordinal status } } }`;
 
 let plan: FanPlan;
-let http: GraphqlClient[];
+/**
+ * The loopback addresses the load generator's sockets come from, each fan and watcher from one of them. From one
+ * address to one gateway port there are about 28,000 local ports (32768–60999) for ~11,000 sockets, their HTTP
+ * sockets reopened after idling and the TIME_WAIT of closed ones: a connect then fails at once for want of a port.
+ */
+const SOURCES = Array.from({ length: 8 }, (_, k) => `127.0.0.${k + 2}`);
+/** A fan or watcher: its home gateway, and the index of the address its sockets come from. */
+type Who = { home: number; source: number };
+const whoIs = (i: number): Who => ({ home: i % plan.gateways.length, source: i % SOURCES.length });
+/** HTTP clients by gateway, then by source address. */
+let http: GraphqlClient[][];
+const via = (who: Who, gateway = who.home) => http[gateway]![who.source]!;
+/** A WebSocket class per source address, for graphql-ws. */
+const webSockets = SOURCES.map((localAddress) => class extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols, { localAddress });
+  }
+});
 let sign: (sub: string) => string;
 let stopping = false;
 const stopWaiters = new Set<() => void>();
@@ -48,22 +65,23 @@ const leave = (who: { home: number }, failed: number) => {
  * the next gateway what became of it, as a client must for a mutation that is not idempotent.
  */
 async function call(
-  who: { home: number }, op: string, query: string, variables: Record<string, unknown>, token?: string,
+  who: Who, op: string, query: string, variables: Record<string, unknown>, token?: string,
   recover?: () => Promise<GqlAnswer | undefined>,
 ): Promise<GqlAnswer> {
   for (let attempt = 0; ; attempt++) {
     const begun = performance.now();
     const home = who.home;
     try {
-      const answer = await http[home]!.gql(query, variables, token);
+      const answer = await via(who, home).gql(query, variables, token);
       const ms = performance.now() - begun;
       (report.latencies[op] ??= []).push(ms);
       (report.timeline[op] ??= []).push([Date.now(), ms]);
       count(report.codes, `${op} ${answer.code}`);
       return answer;
-    } catch {
+    } catch (error) {
       // The gateway is gone (or restarting): retry elsewhere. A confirm retried keeps its idempotency key.
       count(report.codes, `${op} NETWORK`);
+      count(report.codes, `NETWORK ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       leave(who, home);
       report.failovers++;
       if (attempt >= 2 * http.length) return { code: 'NETWORK', data: null };
@@ -75,12 +93,12 @@ async function call(
 }
 
 /** A graphql-ws client that reconnects (to the next gateway when its own went away) until `done` says so. */
-function socket(who: { home: number }, connectionParams: Record<string, unknown>, done: () => boolean, onConnected?: () => void): Client {
+function socket(who: Who, connectionParams: Record<string, unknown>, done: () => boolean, onConnected?: () => void): Client {
   let connects = 0;
   let dialled = who.home;
   return createClient({
     url: () => plan.gateways[(dialled = who.home)]!.replace('http', 'ws'),
-    webSocketImpl: WebSocket,
+    webSocketImpl: webSockets[who.source],
     connectionParams,
     lazy: false,
     retryAttempts: Number.MAX_SAFE_INTEGER,
@@ -93,7 +111,9 @@ function socket(who: { home: number }, connectionParams: Record<string, unknown>
         onConnected?.();
       },
       closed: (event) => {
-        if (!done() && (event as { code?: number }).code === 1006) leave(who, dialled);
+        const code = (event as { code?: number }).code;
+        if (!done() && code !== 1000) count(report.codes, `socket closed ${code}`);
+        if (!done() && code === 1006) leave(who, dialled);
       },
     },
   });
@@ -122,7 +142,7 @@ const pick = (shares: Record<Persona, number>, x: number): Persona => {
 };
 
 async function fan(i: number): Promise<string> {
-  const who = { home: i % plan.gateways.length };
+  const who = whoIs(i);
   const token = sign(`surge-fan-${i}`);
   const random = mulberry(i + 1);
   await Promise.race([sleep(random() * plan.joinWindowMs), stopped()]);
@@ -143,7 +163,7 @@ async function fan(i: number): Promise<string> {
     let hold: { id: string } | undefined;
     // A hold whose answer was lost with its gateway may exist: take it rather than make another (and leave that one to lapse).
     const lostHold = async (): Promise<GqlAnswer | undefined> => {
-      const read = await http[who.home]!.gql(HOLDS, { eventId: plan.eventId }, token);
+      const read = await via(who).gql(HOLDS, { eventId: plan.eventId }, token);
       const active = (read.data?.viewer as { holds: { id: string; status: string }[] } | undefined)?.holds.find((h) => h.status === 'ACTIVE');
       return active && { code: 'OK', data: { holdBestAvailable: active } };
     };
@@ -173,7 +193,7 @@ async function fan(i: number): Promise<string> {
  * Pays for a hold: the booking's final status (or the error code). A booking left PENDING_PAYMENT (tok_async, or a
  * retry of a request a killed gateway had) is followed to its end.
  */
-async function pay(who: { home: number }, client: Client, token: string, holdId: string, paymentToken: string, key: string): Promise<{ status: string; bookingId?: string }> {
+async function pay(who: Who, client: Client, token: string, holdId: string, paymentToken: string, key: string): Promise<{ status: string; bookingId?: string }> {
   const answer = await call(who, 'confirmBooking', CONFIRM, { input: { holdId, paymentToken, idempotencyKey: key } }, token);
   const booking = answer.data?.confirmBooking as { id: string; status: string } | undefined;
   if (!booking) return { status: answer.code };
@@ -193,7 +213,7 @@ async function pay(who: { home: number }, client: Client, token: string, holdId:
 }
 
 /** Joins the event's waitlist and books the first offer, until stopped. */
-async function waitlist(who: { home: number }, client: Client, token: string, admissionToken: string, quantity: number): Promise<string> {
+async function waitlist(who: Who, client: Client, token: string, admissionToken: string, quantity: number): Promise<string> {
   const joined = await call(who, 'joinWaitlist', JOIN_WAITLIST, { input: { eventId: plan.eventId, quantity, admissionToken } }, token);
   if (joined.code !== 'OK') return `waitlist ${joined.code}`;
   count(report.outcomes, 'waitlisted');
@@ -226,7 +246,7 @@ const clients: Client[] = [];
 
 /** Watcher `i`: subscribed until the process exits. */
 function watcher(i: number): void {
-  const who = { home: i % plan.gateways.length };
+  const who = whoIs(i);
   const state: Watcher = { version: -1, bits: undefined };
   watchers.push(state);
   let fetching: Promise<void> | undefined;
@@ -287,7 +307,7 @@ process.on('message', (message: FansRequest) => {
   if (message.type === 'start') {
     plan = message.plan;
     sign = tokenSigner(plan.jwtSecret);
-    http = plan.gateways.map((url) => graphqlClient(Number(new URL(url).port), 2_000, 4_000));
+    http = plan.gateways.map((url) => SOURCES.map((from) => graphqlClient(Number(new URL(url).port), 2_000 / SOURCES.length, 4_000, from)));
     for (let i = 0; i < plan.watchers; i++) watcher(i);
     const fans = Array.from({ length: plan.fans }, (_, i) =>
       fan(i).then((outcome) => count(report.outcomes, outcome), (error: unknown) => count(report.outcomes, `crashed: ${String(error)}`)),

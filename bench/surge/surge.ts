@@ -138,7 +138,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
         WORKERS: 'off',
         DATABASE_POOL_SIZE: String(o.poolSize),
         SEAT_MAP_COALESCE_MS: String(o.coalesceMs),
-        // Every fan and watcher comes from 127.0.0.1.
+        // Every fan and watcher comes from one of a few loopback addresses.
         WS_MAX_CONNECTIONS_PER_IP: '1000000',
         PAYMENT_RETRY_AFTER_SECONDS: '5',
         PAYMENT_HOLD_EXTENSION_SECONDS: '60',
@@ -188,7 +188,9 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
 
     // The load generator.
     const plan: FanPlan = { gateways, eventId: event.id, fans: o.fans, watchers: o.watchers, joinWindowMs: o.joinWindowMs, personas: o.personas, waitlistShare: o.waitlistShare, jwtSecret: benchSecrets.jwtSecret };
-    fans = spawn(process.execPath, ['--import', 'tsx', 'bench/surge/fans.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_FANS_NODE_ARGS adds Node flags to the load generator alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const fansNodeArgs = (process.env.BENCH_FANS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    fans = spawn(process.execPath, [...fansNodeArgs, '--import', 'tsx', 'bench/surge/fans.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const answers: FansAnswer[] = [];
     const waiters: (() => void)[] = [];
     fans.on('message', (message: FansAnswer) => (answers.push(message), waiters.splice(0).forEach((wake) => wake())));
