@@ -25,9 +25,10 @@ const SEAT_MAP_CHANGED = `subscription($eventId: ID!) { seatMapChanged(eventId: 
 
 let plan: FanPlan;
 /**
- * The loopback addresses the load generator's sockets come from, each fan and watcher from one of them. From one
- * address to one gateway port there are about 28,000 local ports (32768–60999) for ~11,000 sockets, their HTTP
- * sockets reopened after idling and the TIME_WAIT of closed ones: a connect then fails at once for want of a port.
+ * The loopback addresses the load generator's sockets come from, each fan and watcher from one of them: from one
+ * address to one gateway port there are only about 28,000 local ports (32768–60999) for ~11,000 sockets, their
+ * HTTP sockets reopened after idling and the TIME_WAIT of closed ones. (A process's open-file limit, 20,000 on the
+ * benchmark machine, is the nearer bound: see BENCHMARKS.md, EMFILE.)
  */
 const SOURCES = Array.from({ length: 8 }, (_, k) => `127.0.0.${k + 2}`);
 /** A fan or watcher: its home gateway, and the index of the address its sockets come from. */
