@@ -70,7 +70,13 @@ export interface RunningServer {
 }
 
 /**
- * A benchmark's thousands of simulated fans all come from 127.0.0.1: rate budgets this high are still charged
+ * Node flags for one kind of child process alone, from the environment variable `name` (BENCH_SERVER_NODE_ARGS for
+ * the server, BENCH_FANS_NODE_ARGS for the surge's load generator), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ */
+export const nodeArgsFrom = (name: string) => (process.env[name] ?? '').split(/\s+/).filter(Boolean);
+
+/**
+ * A benchmark's thousands of simulated fans all come from loopback (127.0.0.1; the surge's from a few addresses): rate budgets this high are still charged
  * (their cost is measured) but never trip. A benchmark of the limits themselves sets its own.
  */
 const LOAD_FROM_ONE_ADDRESS = {
@@ -115,8 +121,7 @@ export async function startServer(options: {
   );
   if (occupied) throw new Error(`something already answers on ${baseUrl}; stop it or set BENCH_PORT`);
 
-  // BENCH_SERVER_NODE_ARGS adds Node flags to the server alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const nodeArgs = nodeArgsFrom('BENCH_SERVER_NODE_ARGS');
   const entry = options.compiled ? ['dist/server/index.js'] : ['--import', 'tsx', 'server/index.ts'];
   const child = spawn(process.execPath, [...nodeArgs, ...entry, ...(options.args ?? [])], {
     cwd: root,

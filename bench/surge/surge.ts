@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { benchSecrets, benchServerEnv, graphqlClient, stats, tokenSigner, type Stats } from '../common.js';
-import { memoryOf, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
+import { memoryOf, nodeArgsFrom, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
 import { checkInvariants, seatMapNow, unsoldSeats, type Violations } from './invariants.js';
 import type { FanPlan, FansAnswer, FansReport, FansRequest, Persona, WatcherCheck } from './protocol.js';
 
@@ -188,9 +188,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
 
     // The load generator.
     const plan: FanPlan = { gateways, eventId: event.id, fans: o.fans, watchers: o.watchers, joinWindowMs: o.joinWindowMs, personas: o.personas, waitlistShare: o.waitlistShare, jwtSecret: benchSecrets.jwtSecret };
-    // BENCH_FANS_NODE_ARGS adds Node flags to the load generator alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    const fansNodeArgs = (process.env.BENCH_FANS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    fans = spawn(process.execPath, [...fansNodeArgs, '--import', 'tsx', 'bench/surge/fans.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    fans = spawn(process.execPath, [...nodeArgsFrom('BENCH_FANS_NODE_ARGS'), '--import', 'tsx', 'bench/surge/fans.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const answers: FansAnswer[] = [];
     const waiters: (() => void)[] = [];
     fans.on('message', (message: FansAnswer) => (answers.push(message), waiters.splice(0).forEach((wake) => wake())));
