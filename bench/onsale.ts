@@ -1,6 +1,6 @@
 // npm run bench:onsale [-- --fans 20000 --watchers 2000 ...]: the on-sale surge (bench/surge/surge.ts) on the
 // compiled server: 2 gateways and a worker on a fresh database and a Redis of its own, a gated 5,000-seat event,
-// 20,000 fans and 2,000 watchers from a load-generator process; one gateway SIGKILLed and Redis restarted mid-sale.
+// 20,000 fans and 2,000 watchers from two load-generator processes; one gateway SIGKILLed and Redis restarted mid-sale.
 // Prints the invariants and the figures, writes bench/results/onsale-<date>.json and .html, and exits 1 when an
 // invariant failed.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,8 @@ const { values: flags } = parseArgs({
     rows: { type: 'string', default: '20' },
     'seats-per-row': { type: 'string', default: '50' },
     gateways: { type: 'string', default: '2' },
+    // Processes playing the fans and watchers: each may open only so many files (20,000 here; see bench/surge/load.ts).
+    'load-generators': { type: 'string', default: '2' },
     'admissions-per-minute': { type: 'string', default: '3000' },
     'join-seconds': { type: 'string', default: '60' },
     'hold-seconds': { type: 'string', default: '60' },
@@ -50,6 +52,7 @@ const options: SurgeOptions = {
   watchers: number('watchers', 0, 100_000),
   layout: { sections: number('sections', 1, 200), rows: number('rows', 1, 1_000), seatsPerRow: number('seats-per-row', 1, 1_000) },
   gateways: number('gateways', 1, 8),
+  loadGenerators: number('load-generators', 1, 16),
   admissionsPerMinute: number('admissions-per-minute', 1, 100_000),
   joinWindowMs: number('join-seconds', 1, 3_600) * 1000,
   holdDurationSeconds: number('hold-seconds', 60, 86_400),

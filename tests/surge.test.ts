@@ -12,6 +12,8 @@ describe('the on-sale surge, small', () => {
       watchers: 30,
       layout: { sections: 2, rows: 5, seatsPerRow: 20 },
       gateways: 2,
+      // Two, as in bench:onsale: their reports are merged.
+      loadGenerators: 2,
       admissionsPerMinute: 6_000,
       joinWindowMs: 4_000,
       holdDurationSeconds: 60,

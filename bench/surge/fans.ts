@@ -1,5 +1,5 @@
-// The load generator of the surge (npm run bench:onsale, tests/surge.test.ts): a process of its own, started by
-// bench/surge/surge.ts with an IPC channel. Fans join the waiting room, wait for their admission by subscription,
+// The load generator of the surge (npm run bench:onsale, tests/surge.test.ts): one of its processes, started by
+// bench/surge/load.ts with an IPC channel, playing its share of the fans and watchers (FanPlan.shard). Fans join the waiting room, wait for their admission by subscription,
 // hold best-available seats, pay (or not), and join the waitlist when nothing is left; watchers follow the seat map.
 // Each fan has a home gateway and moves to the next one when its connection fails, as behind a load balancer.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -308,9 +308,12 @@ process.on('message', (message: FansRequest) => {
   if (message.type === 'start') {
     plan = message.plan;
     sign = tokenSigner(plan.jwtSecret);
-    http = plan.gateways.map((url) => SOURCES.map((from) => graphqlClient(Number(new URL(url).port), 2_000 / SOURCES.length, 4_000, from)));
-    for (let i = 0; i < plan.watchers; i++) watcher(i);
-    const fans = Array.from({ length: plan.fans }, (_, i) =>
+    const { index, count: processes } = plan.shard;
+    // Up to 2,000 HTTP sockets per gateway from all the load-generator processes together.
+    http = plan.gateways.map((url) => SOURCES.map((from) => graphqlClient(Number(new URL(url).port), Math.ceil(2_000 / SOURCES.length / processes), 4_000, from)));
+    const mine = (n: number) => Array.from({ length: Math.max(0, Math.ceil((n - index) / processes)) }, (_, k) => index + k * processes);
+    for (const i of mine(plan.watchers)) watcher(i);
+    const fans = mine(plan.fans).map((i) =>
       fan(i).then((outcome) => count(report.outcomes, outcome), (error: unknown) => count(report.outcomes, `crashed: ${String(error)}`)),
     );
     // Done once every fan has finished (bought, given up, or stopped); the watchers carry on until asked.

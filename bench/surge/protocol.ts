@@ -19,6 +19,8 @@ export interface FanPlan {
   /** Share of the fans who found no seats and join the waitlist. */
   waitlistShare: number;
   jwtSecret: string;
+  /** This process plays fans and watchers `index`, `index + count`, …: one of `count` load-generator processes. */
+  shard: { index: number; count: number };
 }
 
 export type FansRequest =

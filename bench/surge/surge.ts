@@ -1,6 +1,6 @@
 // The on-sale surge, end to end (npm run bench:onsale, and small in tests/surge.test.ts): a Redis of its own, N
-// gateways (WORKERS=off) and a worker process on a fresh database, a gated event, and fans and watchers in a
-// load-generator process (bench/surge/fans.ts). Mid-sale one gateway is killed and Redis restarted; at the end
+// gateways (WORKERS=off) and a worker process on a fresh database, a gated event, and fans and watchers in
+// load-generator processes (bench/surge/load.ts, fans.ts). Mid-sale one gateway is killed and Redis restarted; at the end
 // the invariants are read from the database and the watchers' seat maps compared with it.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -10,9 +10,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { benchSecrets, benchServerEnv, graphqlClient, stats, tokenSigner, type Stats } from '../common.js';
-import { memoryOf, nodeArgsFrom, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
+import { memoryOf, recreateDatabase, root, sleep, startServer, type RunningServer } from '../server.js';
 import { checkInvariants, seatMapNow, unsoldSeats, type Violations } from './invariants.js';
-import type { FanPlan, FansAnswer, FansReport, FansRequest, Persona, WatcherCheck } from './protocol.js';
+import { startLoadGenerator, type LoadGenerator } from './load.js';
+import type { FansReport, Persona, WatcherCheck } from './protocol.js';
 
 export interface SurgeOptions {
   fans: number;
@@ -20,6 +21,8 @@ export interface SurgeOptions {
   /** The event: sections × rows × seats per row. */
   layout: { sections: number; rows: number; seatsPerRow: number };
   gateways: number;
+  /** Load-generator processes, each playing every Nth fan and watcher (bench/surge/load.ts). */
+  loadGenerators: number;
   admissionsPerMinute: number;
   /** Fans join over this long; the on-sale is at its end. */
   joinWindowMs: number;
@@ -127,7 +130,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
   await recreateDatabase(databaseUrl);
   const redis = startRedis(o.redisPort);
   const processes: { name: string; server: RunningServer }[] = [];
-  let fans: ChildProcess | undefined;
+  let fans: LoadGenerator | undefined;
   const db = new pg.Client({ connectionString: databaseUrl });
   try {
     await untilRedis(o.redisPort);
@@ -187,30 +190,12 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
     o.log(`${event.id}: ${event.capacity} seats, on sale in ${Math.round((onSaleAt - Date.now()) / 1000)} s; ${o.fans} fans, ${o.watchers} watchers`);
 
     // The load generator.
-    const plan: FanPlan = { gateways, eventId: event.id, fans: o.fans, watchers: o.watchers, joinWindowMs: o.joinWindowMs, personas: o.personas, waitlistShare: o.waitlistShare, jwtSecret: benchSecrets.jwtSecret };
-    fans = spawn(process.execPath, [...nodeArgsFrom('BENCH_FANS_NODE_ARGS'), '--import', 'tsx', 'bench/surge/fans.ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const answers: FansAnswer[] = [];
-    const waiters: (() => void)[] = [];
-    fans.on('message', (message: FansAnswer) => (answers.push(message), waiters.splice(0).forEach((wake) => wake())));
-    let fansExit: string | undefined;
-    fans.once('exit', (code, signal) => (fansExit = signal ?? `exit code ${code}`));
-    const ask = (request: FansRequest) => fans!.send(request);
-    const answer = async <T extends FansAnswer['type']>(type: T, timeoutMs: number): Promise<Extract<FansAnswer, { type: T }> | undefined> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const index = answers.findIndex((a) => a.type === type);
-        if (index >= 0) return answers.splice(index, 1)[0] as Extract<FansAnswer, { type: T }>;
-        if (fansExit) throw new Error(`the load generator exited (${fansExit})`);
-        if (Date.now() > deadline) return undefined;
-        await Promise.race([new Promise<void>((wake) => waiters.push(wake)), sleep(500)]);
-      }
-    };
-    ask({ type: 'start', plan });
-    await answer('started', 30_000);
+    fans = startLoadGenerator(o.loadGenerators);
+    await fans.start({ gateways, eventId: event.id, fans: o.fans, watchers: o.watchers, joinWindowMs: o.joinWindowMs, personas: o.personas, waitlistShare: o.waitlistShare, jwtSecret: benchSecrets.jwtSecret }, 30_000);
 
     // The sale: sample the database twice a second, inject the faults, stop at the sell-out or the deadline.
     const peak: Record<string, number> = {};
-    const pids = () => [...processes.map((p) => [p.name, p.server.pid] as const), ['load generator', fans!.pid ?? -1] as const, ['redis', redis.pid()] as const];
+    const pids = () => [...processes.map((p) => [p.name, p.server.pid] as const), ...fans!.pids(), ['redis', redis.pid()] as const];
     const samples: Sample[] = [];
     const faults: SurgeResult['faults'] = [];
     let soldOutAt: number | null = null;
@@ -244,7 +229,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
         await redis.kill();
       }
       if (sold === event.capacity) soldOutAt = Date.now();
-      fansReport = (await answer('fansDone', 0))?.report;
+      fansReport = await fans.done(0);
       if (soldOutAt || fansReport || Date.now() > onSaleAt + o.maxSaleSeconds * 1000) break;
       await sleep(500);
     }
@@ -252,8 +237,8 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
     const unsold = soldOutAt ? {} : await unsoldSeats(db, eventNumber);
     const server = await serverView(`http://127.0.0.1:${o.basePort}`, { holdBestAvailable: 0.2, confirmBooking: 0.3 }).catch(() => ({}));
     o.log(soldOutAt ? `sold out ${since()} s after the on-sale` : `stopped ${since()} s after the on-sale, ${samples.at(-1)!.sold} of ${event.capacity} sold: ${JSON.stringify(unsold)}`);
-    ask({ type: 'stop' });
-    fansReport ??= (await answer('fansDone', 60_000))?.report;
+    fans.stop();
+    fansReport ??= await fans.done(60_000);
     if (!fansReport) throw new Error('the load generator did not finish within 60 s of being stopped');
 
     // What the system still owes once the fans are gone: settled charges, refunds, notifications.
@@ -269,8 +254,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
     for (let deadline = Date.now() + 30_000; Date.now() < deadline && watchers.matching < watchers.watchers; await sleep(1_000)) {
       const map = await seatMapNow(db, eventNumber);
       if (!map.settled) continue;
-      ask({ type: 'check', version: map.version, availability: map.availability });
-      watchers = (await answer('checked', 30_000))!.check;
+      watchers = await fans.check(map.version, map.availability);
     }
     const raffle = await run(process.execPath, ['--import', 'tsx', 'datasources/cli.ts', 'verify-raffle', event.id], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl } }).then(
       ({ stdout }) => ({ ok: true, output: stdout.trim() }),
@@ -311,7 +295,7 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
       violations,
     };
   } finally {
-    fans?.connected && fans.send({ type: 'exit' } satisfies FansRequest);
+    fans?.exit();
     await Promise.all(processes.map((p) => p.server.stop()));
     await redis.stop();
     await db.end().catch(() => {});
