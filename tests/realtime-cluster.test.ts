@@ -294,9 +294,12 @@ describe('gateway instances sharing one database and one Redis prefix', () => {
     await expect(
       a.app.services.db.transaction(async (tx) => {
         await change(tx);
-        // Inside the transaction, both rows are there (and the version moved) …
+        // Inside the transaction, its own row is there and the seat change is noted (its version and outbox row
+        // come at the commit) …
         const { rows } = await tx.query<{ topic: string }>(`SELECT topic FROM outbox WHERE id > $1 ORDER BY id`, [lastId]);
-        expect(rows.map((row) => row.topic)).toEqual([seatTopic(event), sideTopic]);
+        expect(rows.map((row) => row.topic)).toEqual([sideTopic]);
+        const { rows: noted } = await tx.query<{ eventId: number }>(`SELECT event_id AS "eventId" FROM seat_changes`);
+        expect(noted).toEqual([{ eventId: event.eventId }]);
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
@@ -316,7 +319,7 @@ describe('gateway instances sharing one database and one Redis prefix', () => {
     ]);
     await allPublished();
     const committed = await outboxRows(lastId);
-    expect(committed.map((row) => row.topic)).toEqual([seatTopic(event), sideTopic]);
+    expect(committed.map((row) => row.topic)).toEqual([sideTopic, seatTopic(event)]);
     // The bus carried the committed rows, in order, and nothing else since.
     await eventually('the committed rows on the bus', () => bus.seen.length - busSeen, (n) => n >= committed.length);
     expect(bus.seen.slice(busSeen)).toEqual(committed.map(({ id, topic }) => ({ channel: topic, id })));
