@@ -40,6 +40,21 @@ export interface SeatMapFeeds {
   ready(eventId: number): Promise<void>;
 }
 
+/**
+ * A message goes to this many watchers at a time, the event loop turning between slices. A frame costs a socket
+ * write (tens of microseconds, more on a busy host), so 1,000 watchers in one go would stall the instance for
+ * tens of milliseconds: every Postgres answer that arrives meanwhile, each statement of a booking, waits for it.
+ */
+const FAN_OUT_SLICE = 100;
+
+/** Calls `each` on every item, FAN_OUT_SLICE at a time; the first slice at once. */
+async function inSlices<T>(items: readonly T[], each: (item: T) => unknown): Promise<void> {
+  for (let start = 0; start < items.length; start += FAN_OUT_SLICE) {
+    if (start) await new Promise((resolve) => setImmediate(resolve));
+    for (const item of items.slice(start, start + FAN_OUT_SLICE)) each(item);
+  }
+}
+
 /** How many outbox rows a feed reads back at most to fill a gap. */
 const CATCH_UP_LIMIT = 10_000;
 /** After a reconnect, when a feed reads back missed deltas a second time. */
@@ -72,6 +87,8 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
     private pending: { fromVersion: number; version: number; seats: Map<number, string> } | undefined;
     private lastFlush = 0;
     private timer: NodeJS.Timeout | undefined;
+    /** The fan-out of the last message, while its slices are still being sent (the next one waits for it). */
+    private sending: Promise<void> | undefined;
     private readonly stopReconnect: () => void;
     private unlisten: (() => void) | undefined;
     private left = false;
@@ -174,7 +191,13 @@ export function createSeatMapFeeds(deps: { pubsub: PubSub; db: Database; log: Lo
         statuses: ordinals.map((ordinal) => pending.seats.get(ordinal)).join(''),
       };
       publicPayloads.add(change);
-      for (const onChange of this.coalesced) onChange(change);
+      // The watchers of this moment, each once, in order after the message before; one that left meanwhile is skipped.
+      const watchers = [...this.coalesced];
+      const send = () =>
+        inSlices(watchers, (onChange) => this.coalesced.has(onChange) && onChange(change)).catch((error: unknown) =>
+          log.error({ err: error, eventId: this.eventId }, 'seat-map feed: a message failed'));
+      const sending = (this.sending = this.sending ? this.sending.then(send) : send());
+      void sending.finally(() => this.sending === sending && (this.sending = undefined));
     }
 
     /** Drops a watcher; the last one ends the feed and its pub/sub subscription. */
