@@ -313,7 +313,12 @@ async function serverView(url: string, targets: Record<string, number>): Promise
   const sum = (name: string, ...labels: string[]) =>
     lines.filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).filter((line) => labels.every((label) => line.includes(label)))
       .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
-  const view: Record<string, number> = { poolWaitSeconds: sum('onsale_db_pool_wait_seconds_total') };
+  const view: Record<string, number> = {
+    poolWaitSeconds: sum('onsale_db_pool_wait_seconds_total'),
+    // Its event-loop delay since it started (prom-client's default metrics): every statement of a transaction waits a turn.
+    loopDelayP99Ms: Math.round(sum('nodejs_eventloop_lag_p99_seconds') * 10_000) / 10,
+    loopDelayMaxMs: Math.round(sum('nodejs_eventloop_lag_max_seconds') * 10_000) / 10,
+  };
   for (const [operation, seconds] of Object.entries(targets)) {
     const label = `operation="${operation}"`;
     const all = sum('onsale_graphql_operation_duration_seconds_count', label);
