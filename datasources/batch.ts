@@ -34,8 +34,8 @@ function refuseWaiting<C>(jobs: Job<C>[]): void {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
- * Group commit for hot keys. Every seat write to an event locks that event's inventory row until its commit
- * reaches the disk, so one event takes its writes one commit at a time, and every statement is a round trip;
+ * Group commit for hot keys. Every seat write to an event locks that event's inventory row while it commits
+ * (DECISIONS §53), so one event takes its commits one at a time, and every statement is a round trip;
  * batching the writes that arrive while a commit is in flight turns N commits into one, and the prologue
  * (locks and reads every piece needs) into one round trip for all. Per key, one batch runs at a time (per
  * instance); the next gathers what arrives meanwhile, up to `maxBatch`.

@@ -199,8 +199,7 @@ async function applyOutcome(tx: Queryable, booking: DbBooking, outcome: ChargeOu
       result = await change({ chargeStatus: 'declined', chargeId: outcome.chargeId });
     }
   } else if (pending) {
-    // The seats are converted last: the conversion locks the event's inventory row (the seat-map version), which
-    // is then held only until the commit. If the hold lost a seat, everything since the savepoint is undone.
+    // If the hold lost a seat, everything since the savepoint is undone.
     await tx.query('SAVEPOINT convert_hold');
     const confirmed = await change({ status: 'CONFIRMED', chargeStatus: 'captured', chargeId: outcome.chargeId });
     // Booking a waitlist offer accepts it.

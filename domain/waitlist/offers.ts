@@ -37,9 +37,10 @@ interface Plan {
  * entry's owner for the event's hold duration, and the entry turns OFFERED.
  *
  * Lock order, the same on every path, so that nothing deadlocks: the entries and their owners' tickets
- * (as holds lock them) are locked before the seats are freed; the seat writes (and with them the event's
- * inventory row) come after. A transaction freeing seats of an event therefore waits for another one's offers to
- * commit, and offers follow one another in strict order. Nothing is offered once the sale is over.
+ * (as holds lock them) are locked before the seats are freed; the seat writes come after (and the event's
+ * inventory row at the commit, DECISIONS §53). Two transactions freeing seats that could serve the same entry
+ * therefore wait for each other's commit (that entry's lock), and offers follow one another in strict order.
+ * Nothing is offered once the sale is over.
  */
 export async function freeWithOffers<T>(tx: Queryable, freeing: readonly Freeing[], free: () => Promise<T>): Promise<{ value: T } & Offered> {
   const byEvent = new Map<number, number[]>();
