@@ -44,7 +44,7 @@ const schema = z.object({
     OUTBOX_RETENTION_SECONDS: integer(60, 30 * 86_400, 86_400),
     SEAT_MAP_COALESCE_MS: integer(0, 60_000, 100),
     HOLD_EXPIRY_WARNING_SECONDS: integer(0, 86_400, 60),
-    ADMISSION_INTERVAL_MS: integer(0, 60_000, 1_000),
+    ADMISSION_INTERVAL_MS: integer(0, 60_000, 250),
     WAITING_ROOM_CHALLENGE: z.enum(['test', 'siteverify']).optional(),
     WAITING_ROOM_CHALLENGE_URL: z.url({ protocol: /^https?$/ }).optional(),
     WAITING_ROOM_CHALLENGE_SECRET: z.string().min(1).optional(),

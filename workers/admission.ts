@@ -4,7 +4,7 @@ import { startPeriodic, type Periodic } from './periodic.js';
 export type Admitter = Periodic<TickResult[]>;
 
 /**
- * Every `admissionIntervalMs` (1 s by default): runs the raffle of each gated event whose on-sale has come, and
+ * Every `admissionIntervalMs` (250 ms by default): runs the raffle of each gated event whose on-sale has come, and
  * admits the next fans in line at the event's rate. Safe on any number of instances (see admitNextBatch).
  */
 export function startAdmitter(deps: AdmissionDeps & { config: { admissionIntervalMs: number } }): Admitter {

@@ -17,6 +17,22 @@ type WatchDeps = Pick<WaitingRoomDeps, 'db' | 'queueLine' | 'admissions'> & { pu
 const POSITION_SPREAD_MS = 750;
 
 /**
+ * The first "now serving" after the raffle moves every watcher at once from the pre-queue into line, each with a
+ * lookup of its number and a frame of its own: 20,000 of them in 750 ms (or even 5 s) saturated the instances
+ * just as the sale opened. That move is spread at 2,000 watchers a second over the line (20,000: 10 s), 15 s at
+ * most. Fans at the head do not wait for it: their admission is a notice of its own and comes at once.
+ */
+const RAFFLE_MOVES_PER_SECOND = 2_000;
+const RAFFLE_SPREAD_MAX_MS = 15_000;
+const raffleSpreadMs = (serving: QueueServing) => Math.min(RAFFLE_SPREAD_MAX_MS, (serving.length / RAFFLE_MOVES_PER_SECOND) * 1000);
+
+/**
+ * A watcher takes "now serving" at most once a second, the latest one: admission ticks may come four times a
+ * second (ADMISSION_INTERVAL_MS), and positions move no faster than POSITION_MIN_INTERVAL_MS anyway.
+ */
+const SERVING_EVERY_MS = 1_000;
+
+/**
  * A position is shown again when it moved by 5% of itself (at least 1) and 2 s have passed since the last one, or
  * at least every 10 s: a fan does not need a frame a second to watch the number fall (the admission itself is a
  * notice of its own and comes at once). In a fast line (100 admissions a second) 20,000 watchers cost ~5,000
@@ -46,8 +62,9 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
   let shownAt = 0;
   let closed = false;
   let expiryTimer: NodeJS.Timeout | undefined;
-  const offsetMs = Math.floor(Math.random() * POSITION_SPREAD_MS);
+  const offset = Math.random();
   let pendingServing: QueueServing | undefined;
+  let servedAt = 0;
   let spreadTimer: NodeJS.Timeout | undefined;
   /** A position held back by POSITION_MIN_INTERVAL_MS, shown when it is up. */
   let trailingTimer: NodeJS.Timeout | undefined;
@@ -94,11 +111,13 @@ export async function watchQueueTicket(deps: WatchDeps, caller: Caller, id: stri
     const first = !pendingServing;
     pendingServing = serving;
     if (!first) return;
+    const spreadMs = offset * (view?.state === 'PRE_QUEUE' ? raffleSpreadMs(serving) : POSITION_SPREAD_MS);
     spreadTimer = setTimeout(() => {
       const latest = pendingServing!;
       pendingServing = undefined;
+      servedAt = Date.now();
       onServing(latest);
-    }, offsetMs);
+    }, Math.floor(Math.max(spreadMs, servedAt + SERVING_EVERY_MS - Date.now())));
     spreadTimer.unref();
   }
 
