@@ -182,7 +182,9 @@ async function fan(i: number): Promise<string> {
     }
     const paid = await pay(who, client, token, hold.id, persona === 'async' ? 'tok_async' : 'tok_visa', `${i}-pay`);
     if (persona !== 'refund' || !paid.bookingId) return `${persona}: ${paid.status}`;
-    // Changed their mind: the seats go to the waitlist at once, the money back.
+    // Changed their mind a few seconds later (by then others wait for seats): the seats go to the waitlist at once,
+    // the money back.
+    await Promise.race([sleep(2_000 + random() * 3_000), stopped()]);
     const cancelled = await call(who, 'cancelBooking', CANCEL, { id: paid.bookingId }, token);
     return `refund: ${(cancelled.data?.cancelBooking as { status: string } | undefined)?.status ?? cancelled.code}`;
   } finally {
