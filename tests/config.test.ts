@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       outboxRetentionSeconds: 86_400,
       seatMapCoalesceMs: 100,
       holdExpiryWarningSeconds: 60,
-      admissionIntervalMs: 1_000,
+      admissionIntervalMs: 250,
       waitingRoomChallenge: undefined,
       webSockets: { keepAliveMs: 15_000, maxSubscriptionsPerConnection: 50, maxConnectionsPerIp: 100 },
       trustProxy: [],
