@@ -11,7 +11,7 @@ export interface WaitlistKit<R extends { opsPerSecond: number; latency: Record<s
   seatsPerEvent: number;
   sections: number;
   sign(user: string): string;
-  runCase(name: string, op: (rec: Recorder) => Promise<void>, options: { after?: () => Promise<Record<string, number | string>> }): Promise<R>;
+  runCase(name: string, op: (rec: Recorder) => Promise<void>, options: { after?: () => Promise<Record<string, number | string>>; maxSeconds?: number }): Promise<R>;
   timed(rec: Recorder, query: string, variables: Record<string, unknown>, token: string, series?: string): Promise<{ code: string; message?: string; ms: number }>;
 }
 
@@ -76,6 +76,8 @@ export async function caseWaitlist<R extends { opsPerSecond: number; latency: Re
       if (answer.code === 'OK') rec.sample('ok', answer.ms);
     };
     return kit.runCase(label, op, {
+      // 20,000 one-seat holds last 10 s at 2,000 releases a second; past them the case would measure refusals.
+      maxSeconds: 10,
       after: async (): Promise<Record<string, number>> => {
         const { rows } = await kit.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM waitlist_entries WHERE event_id = $1 AND state = 'OFFERED'`, [eventId]);
         return withWaitlist ? { waitingAtStart: before, waitingAtEnd: await waiting(kit.sql, eventId), offersMade: rows[0]!.n, released: next } : { released: next };

@@ -153,8 +153,11 @@ async function runCase(
     between?: (warmupOpsPerSecond: number) => Promise<void>;
     start?: () => void;
     after?: () => Promise<Record<string, number | string>>;
+    /** At most this long, whatever BENCH_DURATION says (a case whose supply would run out). */
+    maxSeconds?: number;
   } = {},
 ): Promise<CaseResult> {
+  const durationSeconds = Math.min(settings.durationSeconds, options.maxSeconds ?? Infinity);
   const connections = settings.connections;
   console.log(`\n${name}: ${connections} concurrent callers`);
   let warmOps = settings.assumedOpsPerSecond;
@@ -166,8 +169,8 @@ async function runCase(
   if (options.between) await options.between(warmOps);
   if (settings.analyze) await sql.query('ANALYZE');
   options.start?.();
-  process.stdout.write(`measuring ${settings.durationSeconds} s… `);
-  const { rec, seconds } = await drive(settings.durationSeconds, connections, settings.firstSeconds, op);
+  process.stdout.write(`measuring ${durationSeconds} s… `);
+  const { rec, seconds } = await drive(durationSeconds, connections, settings.firstSeconds, op);
   const latency = Object.fromEntries(
     [...rec.series].map(([series, values]) => [series, stats(values, series.startsWith('first:') ? Math.min(seconds, settings.firstSeconds) : seconds)]),
   );
