@@ -77,13 +77,19 @@ async function offer(tx: Queryable, plan: Plan, event: DbHoldEvent): Promise<Off
   // Only the seats chosen are locked (the freed ones are this transaction's already); a seat a hold is claiming
   // at this moment is left out, and the offers decided again.
   let decision = decideOffers(plan.entries, pool, event);
+  /** Seats this transaction holds: the freed ones, and those it has locked since. */
+  const ours = new Set(plan.ordinals);
   for (let attempt = 1; ; attempt++) {
     const chosen = decision.offers.flatMap((o) => o.ordinals);
     if (!chosen.length) break;
     const locked = new Set(await lockFreeSeats(tx, plan.eventId, chosen));
+    locked.forEach((ordinal) => ours.add(ordinal));
     if (locked.size === chosen.length) break;
     if (attempt === DECISIONS) {
-      decision = { ...decision, offers: decision.offers.filter((o) => o.ordinals.every((ordinal) => locked.has(ordinal))) };
+      // Decided once more among the seats already ours, so that the seats this transaction freed are offered
+      // however busy the seats around them are: dropping the offers instead left a freed seat available, with
+      // entries waiting for it and nothing to offer it again.
+      decision = decideOffers(plan.entries, pool.filter((seat) => ours.has(seat.ordinal)), event);
       break;
     }
     pool = pool.filter((seat) => locked.has(seat.ordinal) || !chosen.includes(seat.ordinal));
