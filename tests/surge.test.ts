@@ -15,10 +15,6 @@ describe('the on-sale surge, small', () => {
       // Two, as in bench:onsale: their reports are merged.
       loadGenerators: 2,
       admissionsPerMinute: 6_000,
-      // 100 fans a tick, as before the default became 250 ms: with smaller ticks the fans' refunds and the
-      // waitlist overlap more, and a known gap shows (a freed seat left unoffered when the entries in the offer's
-      // window all want more seats than can be had: docs/DECISIONS.md §50, open), which stops the sell-out.
-      admissionIntervalMs: 1_000,
       joinWindowMs: 4_000,
       holdDurationSeconds: 60,
       maxTicketsPerUser: 4,

@@ -174,6 +174,30 @@ describe.each(modes)('waitlist (%s)', (mode) => {
     expect(await liveClaims(event)).toEqual([]);
   });
 
+  it.skipIf(mode === 'embedded')('offers a freed seat to a one-seat entry behind a full window of two-seat entries whose second seat is being claimed', async () => {
+    const event = await createOnSaleEvent(server, TWO_SECTIONS);
+    const holder = unique('holder');
+    const held = await hold(event, [15], holder);
+    const others = (status: string, below: number) =>
+      db().query(`UPDATE seats SET status = $2, hold_id = CASE WHEN $2 = 'held' THEN gen_random_uuid() END,
+                         held_until = CASE WHEN $2 = 'held' THEN now() + interval '1 hour' END
+                   WHERE event_id = $1 AND ordinal < $3`, [event.eventId, status, below]);
+    await others('held', 15);
+    // 25 pairs first (more than a one-seat freeing looks at: 22), then one single.
+    for (let i = 0; i < 25; i++) await joined(unique(`pair${i}`), { eventId: event.id, quantity: 2 });
+    const single = unique('single');
+    await joined(single, { eventId: event.id, quantity: 1 });
+    // Seat 0 free again, but being claimed by another transaction while seat 15 is released: no pair can be served.
+    await others('available', 1);
+    await db().transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM seats WHERE event_id = $1 AND ordinal = 0 FOR UPDATE`, [event.eventId]);
+      await release(held.id, holder);
+    });
+    expect(await entryOf(single, event)).toMatchObject({ state: 'OFFERED', offer: { seats: [{ ordinal: 15, status: 'HELD' }] } });
+    const { rows } = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM waitlist_entries WHERE event_id = $1 AND quantity = 2 AND state = 'WAITING'`, [event.eventId]);
+    expect(rows[0]!.n).toBe(25);
+  });
+
   it('skips an entry whose offer would break maxTicketsPerUser, tells it why, and keeps its place', async () => {
     const event = await createOnSaleEvent(server, TWO_SECTIONS, { maxTicketsPerUser: 2 });
     const [x, greedy, next] = [unique('x'), unique('greedy'), unique('next')];

@@ -45,8 +45,6 @@ export interface SurgeOptions {
   /** Gateways listen on basePort, basePort + 1, …; the worker after them. */
   basePort: number;
   poolSize: number;
-  /** The worker's ADMISSION_INTERVAL_MS (its default when not given). */
-  admissionIntervalMs?: number;
   /** The gateways' SEAT_MAP_COALESCE_MS: at most one seat-map message per watcher this often. */
   coalesceMs: number;
   quiet: boolean;
@@ -147,7 +145,6 @@ export async function runSurge(o: SurgeOptions): Promise<SurgeResult> {
         WS_MAX_CONNECTIONS_PER_IP: '1000000',
         PAYMENT_RETRY_AFTER_SECONDS: '5',
         PAYMENT_HOLD_EXTENSION_SECONDS: '60',
-        ...(o.admissionIntervalMs === undefined ? {} : { ADMISSION_INTERVAL_MS: String(o.admissionIntervalMs) }),
       });
     const start = (name: string, port: number, args: string[] = []) =>
       startServer({ env: env(port), baseUrl: `http://127.0.0.1:${port}`, readyTimeoutMs: 60_000, args, compiled: o.compiled, quiet: o.quiet }).then((server) => {

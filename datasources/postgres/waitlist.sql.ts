@@ -82,18 +82,28 @@ export async function findPositions(db: Queryable, ids: readonly string[]): Prom
   return new Map(rows.map((row) => [row.id, row.position]));
 }
 
-// The entries that seats of these ordinals can serve, in join order: the seat's own entries, its section's and
-// the event's, leaving out those asking for more seats than could be free once these are. Locked, so that two
-// transactions freeing seats that could serve one entry offer them one after the other.
+/** Waiting entries of event $1 that seats among ordinals $2 can serve: the seat's own, its section's, the event's. */
+const servedBy = `w.event_id = $1 AND w.state = 'WAITING'
+        AND (w.seat_ordinal = ANY($2::int[])
+             OR (w.seat_ordinal IS NULL AND (w.section_id IS NULL OR w.section_id IN (
+                   SELECT s.section_id FROM seats s WHERE s.event_id = $1 AND s.ordinal = ANY($2::int[])))))`;
+
+// The entries that seats of these ordinals can serve, in join order: the first $3 of those asking for no more
+// seats than could be free once these are, and the first $3 of those these seats alone can serve (so that a
+// window full of entries waiting for seats that others are claiming right now does not hide the one-seat entry
+// behind them). Locked, so that two transactions freeing seats that could serve one entry offer them one after
+// the other.
 const waitingFor: Statement = {
   name: 'waitlist_waiting_for',
   text: `SELECT ${columns} FROM ${from}
-      WHERE w.event_id = $1 AND w.state = 'WAITING'
-        AND (w.seat_ordinal = ANY($2::int[])
-             OR (w.seat_ordinal IS NULL AND (w.section_id IS NULL OR w.section_id IN (
-                   SELECT s.section_id FROM seats s WHERE s.event_id = $1 AND s.ordinal = ANY($2::int[])))))
-        AND w.quantity <= cardinality($2::int[]) + (SELECT i.available_count FROM event_inventory i WHERE i.event_id = $1)
-      ORDER BY w.seq LIMIT $3 FOR UPDATE OF w`,
+      WHERE w.id IN (
+        (SELECT w.id FROM waitlist_entries w WHERE ${servedBy}
+            AND w.quantity <= cardinality($2::int[]) + (SELECT i.available_count FROM event_inventory i WHERE i.event_id = $1)
+          ORDER BY w.seq LIMIT $3)
+        UNION
+        (SELECT w.id FROM waitlist_entries w WHERE ${servedBy} AND w.quantity <= cardinality($2::int[])
+          ORDER BY w.seq LIMIT $3))
+      ORDER BY w.seq FOR UPDATE OF w`,
 };
 
 /** The first `limit` WAITING entries that seats among `ordinals` could serve, in join order, locked. */
