@@ -150,54 +150,6 @@ describe.each(modes)('waitlist (%s)', (mode) => {
     expect((await entryOf(waiter2, event)).offer!.seats).toEqual([{ ordinal: 4, status: 'HELD' }]);
   });
 
-  // Postgres only: another session must hold row locks while the release runs (PGlite is one session).
-  it.skipIf(mode === 'embedded')('offers the freed seat when every better free seat is being claimed by another transaction', async () => {
-    const event = await createOnSaleEvent(server, TWO_SECTIONS);
-    const [holder, waiter] = [unique('holder'), unique('waiter')];
-    const held = await hold(event, [15], holder);
-    // The other seats taken straight in SQL while the waiter joins (nobody may wait while seats are free), then
-    // free again without an offer, as seats a hold batch is about to claim would be.
-    const others = (status: string) =>
-      db().query(`UPDATE seats SET status = $2, hold_id = CASE WHEN $2 = 'held' THEN gen_random_uuid() END,
-                         held_until = CASE WHEN $2 = 'held' THEN now() + interval '1 hour' END
-                   WHERE event_id = $1 AND ordinal < 15`, [event.eventId, status]);
-    await others('held');
-    await joined(waiter, { eventId: event.id, quantity: 1 });
-    await others('available');
-    // Those free seats are locked, as a hold batch's window locks them, until the release has committed.
-    await db().transaction(async (tx) => {
-      const { rowCount } = await tx.query(`SELECT 1 FROM seats WHERE event_id = $1 AND ordinal < 15 FOR UPDATE`, [event.eventId]);
-      expect(rowCount).toBe(15);
-      await release(held.id, holder);
-    });
-    expect(await entryOf(waiter, event)).toMatchObject({ state: 'OFFERED', offer: { seats: [{ ordinal: 15, status: 'HELD' }] } });
-    expect(await liveClaims(event)).toEqual([]);
-  });
-
-  it.skipIf(mode === 'embedded')('offers a freed seat to a one-seat entry behind a full window of two-seat entries whose second seat is being claimed', async () => {
-    const event = await createOnSaleEvent(server, TWO_SECTIONS);
-    const holder = unique('holder');
-    const held = await hold(event, [15], holder);
-    const others = (status: string, below: number) =>
-      db().query(`UPDATE seats SET status = $2, hold_id = CASE WHEN $2 = 'held' THEN gen_random_uuid() END,
-                         held_until = CASE WHEN $2 = 'held' THEN now() + interval '1 hour' END
-                   WHERE event_id = $1 AND ordinal < $3`, [event.eventId, status, below]);
-    await others('held', 15);
-    // 25 pairs first (more than a one-seat freeing looks at: 22), then one single.
-    for (let i = 0; i < 25; i++) await joined(unique(`pair${i}`), { eventId: event.id, quantity: 2 });
-    const single = unique('single');
-    await joined(single, { eventId: event.id, quantity: 1 });
-    // Seat 0 free again, but being claimed by another transaction while seat 15 is released: no pair can be served.
-    await others('available', 1);
-    await db().transaction(async (tx) => {
-      await tx.query(`SELECT 1 FROM seats WHERE event_id = $1 AND ordinal = 0 FOR UPDATE`, [event.eventId]);
-      await release(held.id, holder);
-    });
-    expect(await entryOf(single, event)).toMatchObject({ state: 'OFFERED', offer: { seats: [{ ordinal: 15, status: 'HELD' }] } });
-    const { rows } = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM waitlist_entries WHERE event_id = $1 AND quantity = 2 AND state = 'WAITING'`, [event.eventId]);
-    expect(rows[0]!.n).toBe(25);
-  });
-
   it('skips an entry whose offer would break maxTicketsPerUser, tells it why, and keeps its place', async () => {
     const event = await createOnSaleEvent(server, TWO_SECTIONS, { maxTicketsPerUser: 2 });
     const [x, greedy, next] = [unique('x'), unique('greedy'), unique('next')];
