@@ -1,6 +1,7 @@
 // The load generator of the surge (npm run bench:onsale, tests/surge.test.ts): one of its processes, started by
-// bench/surge/load.ts with an IPC channel, playing its share of the fans and watchers (FanPlan.shard). Fans join the waiting room, wait for their admission by subscription,
-// hold best-available seats, pay (or not), and join the waitlist when nothing is left; watchers follow the seat map.
+// bench/surge/load.ts with an IPC channel, playing its share of the fans and watchers (FanPlan.shard). Fans join
+// the waiting room, wait for their admission by subscription, hold best-available seats, pay (or not), and join
+// the waitlist when nothing is left; watchers follow the seat map.
 // Each fan has a home gateway and moves to the next one when its connection fails, as behind a load balancer.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';

@@ -18,7 +18,10 @@ export interface Offered {
   messages: OutboxMessage[];
 }
 
-/** How many waiting entries, in join order, a freeing looks at per event: 20, and 2 more per seat it frees. */
+/**
+ * How many waiting entries, in join order, a freeing looks at per event: 20, and 2 more per seat it frees; as many
+ * again among those its seats alone can serve (see lockEntriesWaitingFor).
+ */
 const entriesPerFreeing = (seats: number) => Math.min(20 + 2 * seats, 1_000);
 /** How many of the best free seats of a section (or of the event) offers to its entries may also choose from. */
 const BEST_FREE = 50;
